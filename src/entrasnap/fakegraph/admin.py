@@ -1,0 +1,62 @@
+"""fakegraph's own admin endpoints under ``/_fakegraph``: info, settings, faults, clients and mutations."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from entrasnap.fakegraph.server import FakeGraph
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    return web.Response(status=status, body=orjson.dumps(body), content_type="application/json")
+
+
+def add_admin_routes(app: web.Application, fake: FakeGraph) -> None:
+    from entrasnap.fakegraph.server import Client, FaultRule, settings_dict
+
+    async def info(request: web.Request) -> web.Response:
+        store = fake.store
+        return _json({
+            "tenantId": store.tenant_id, "domain": store.domain, "size": store.size, "seed": store.seed,
+            "licenses": sorted(store.licenses), "settings": settings_dict(fake.settings),
+            "counts": {key: len(s) for key, s in store.sets.items() if "/" not in key or key.count("/") < 2},
+            "requests": fake.stats.requests, "batchItems": fake.stats.batch_items,
+            "status": {str(k): v for k, v in fake.stats.status.items()},
+            "resourceUnits": fake.limiter.units_used, "throttled": fake.limiter.throttled,
+        })
+
+    async def settings(request: web.Request) -> web.Response:
+        try:
+            values = await request.json()
+            fake.apply_settings(values)
+            if "licenses" in values:
+                pass
+        except Exception as exc:  # noqa: BLE001 - reported to the admin client
+            return _json({"error": str(exc)}, 400)
+        return _json(settings_dict(fake.settings))
+
+    async def faults(request: web.Request) -> web.Response:
+        if request.method == "DELETE":
+            fake.rules.clear()
+            return _json({"rules": []})
+        payload = await request.json()
+        rules = payload if isinstance(payload, list) else [payload]
+        try:
+            fake.rules.extend(FaultRule(**rule) for rule in rules)
+        except TypeError as exc:
+            return _json({"error": str(exc)}, 400)
+        return _json({"rules": len(fake.rules)})
+
+    async def clients(request: web.Request) -> web.Response:
+        payload = await request.json()
+        fake.clients[payload["clientId"]] = Client(payload.get("secret"), list(payload.get("roles", [])))
+        return _json({"clientId": payload["clientId"]})
+
+    app.router.add_get("/_fakegraph/info", info)
+    app.router.add_post("/_fakegraph/settings", settings)
+    app.router.add_route("*", "/_fakegraph/faults", faults)
+    app.router.add_post("/_fakegraph/clients", clients)
