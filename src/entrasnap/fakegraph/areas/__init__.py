@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import ModuleType
 
-from entrasnap.fakegraph.areas import users
+from entrasnap.fakegraph.areas import access, apps, directory, governance, identities, policies, roles, users
 from entrasnap.fakegraph.context import Context
 from entrasnap.fakegraph.resource import Resource
 from entrasnap.fakegraph.state import Store
 
-AREAS: list[ModuleType] = [users]
+AREAS: list[ModuleType] = [users, directory, policies, apps, roles, access, identities, governance]
 
 
 def all_resources() -> list[Resource]:
