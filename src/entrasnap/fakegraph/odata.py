@@ -284,6 +284,9 @@ class _FilterParser:
                 return h.startswith(v) if func == "startswith" else h.endswith(v) if func == "endswith" else v in h
 
             return string_function
+        if tok.kind == "word" and tok.value.lower().endswith(("/any", "/all")):
+            quantified = self.operand(scope)  # a lambda is a whole boolean expression
+            return lambda o: bool(quantified(o))
         getter = self.operand(scope)
         op_tok = self.take()
         op = op_tok.value.lower()
