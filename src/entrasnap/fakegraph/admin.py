@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiohttp import web
+
+from entrasnap.fakegraph import mutate as mutations
+from entrasnap.fakegraph.server import Client, FaultRule, settings_dict
 
 if TYPE_CHECKING:
     from entrasnap.fakegraph.server import FakeGraph
@@ -16,18 +20,26 @@ def _json(body: Any, status: int = 200) -> web.Response:
 
 
 def add_admin_routes(app: web.Application, fake: FakeGraph) -> None:
-    from entrasnap.fakegraph.server import Client, FaultRule, settings_dict
-
     async def info(request: web.Request) -> web.Response:
         store = fake.store
-        return _json({
-            "tenantId": store.tenant_id, "domain": store.domain, "size": store.size, "seed": store.seed,
-            "licenses": sorted(store.licenses), "settings": settings_dict(fake.settings),
-            "counts": {key: len(s) for key, s in store.sets.items() if "/" not in key or key.count("/") < 2},
-            "requests": fake.stats.requests, "batchItems": fake.stats.batch_items,
-            "status": {str(k): v for k, v in fake.stats.status.items()},
-            "resourceUnits": fake.limiter.units_used, "throttled": fake.limiter.throttled,
-        })
+        return _json(
+            {
+                "tenantId": store.tenant_id,
+                "domain": store.domain,
+                "size": store.size,
+                "seed": store.seed,
+                "licenses": sorted(store.licenses),
+                "settings": settings_dict(fake.settings),
+                "counts": {
+                    key: len(s) for key, s in store.sets.items() if "/" not in key or key.count("/") < 2
+                },
+                "requests": fake.stats.requests,
+                "batchItems": fake.stats.batch_items,
+                "status": {str(k): v for k, v in fake.stats.status.items()},
+                "resourceUnits": fake.limiter.units_used,
+                "throttled": fake.limiter.throttled,
+            }
+        )
 
     async def settings(request: web.Request) -> web.Response:
         try:
@@ -35,7 +47,7 @@ def add_admin_routes(app: web.Application, fake: FakeGraph) -> None:
             fake.apply_settings(values)
             if "licenses" in values:
                 pass
-        except Exception as exc:  # noqa: BLE001 - reported to the admin client
+        except Exception as exc:  # reported to the admin client
             return _json({"error": str(exc)}, 400)
         return _json(settings_dict(fake.settings))
 
@@ -56,6 +68,41 @@ def add_admin_routes(app: web.Application, fake: FakeGraph) -> None:
         fake.clients[payload["clientId"]] = Client(payload.get("secret"), list(payload.get("roles", [])))
         return _json({"clientId": payload["clientId"]})
 
+    async def mutate(request: web.Request) -> web.Response:
+        """Apply a realistic change (``{"action": ...}``, see mutate.ACTIONS) and summarize what changed."""
+        try:
+            payload = await request.json()
+        except ValueError:
+            return _json({"error": "body must be JSON"}, 400)
+        try:
+            with fake.lock:
+                summary = mutations.apply(fake.store, payload)
+        except mutations.MutationError as exc:
+            return _json({"error": str(exc)}, 400)
+        if summary["changes"]:
+            for callback in fake.on_change:
+                callback()
+        return _json(summary)
+
+    async def delta_settings(request: web.Request) -> web.Response:
+        """Delta knobs: ``{"reset": true}`` makes every earlier delta token answer 410 Gone (forced resync);
+        ``memberSlice`` sets how many links one page carries per object."""
+        payload = await request.json() if request.can_read_body else {}
+        engine = fake.engine
+        if "memberSlice" in payload:
+            engine.delta_member_slice = max(1, int(payload["memberSlice"]))
+        if payload.get("reset", "memberSlice" not in payload):
+            engine.delta_reset_at = time.time()
+        return _json(
+            {
+                "resetAt": engine.delta_reset_at,
+                "memberSlice": engine.delta_member_slice,
+                "tokenTtl": engine.delta_token_ttl,
+            }
+        )
+
+    app.router.add_post("/_fakegraph/mutate", mutate)
+    app.router.add_post("/_fakegraph/delta", delta_settings)
     app.router.add_get("/_fakegraph/info", info)
     app.router.add_post("/_fakegraph/settings", settings)
     app.router.add_route("*", "/_fakegraph/faults", faults)

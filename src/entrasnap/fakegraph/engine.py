@@ -78,6 +78,10 @@ class Engine:
         self.router = Router(resources)
         self.limiter = limiter
         self.handlers = dict(handlers or {})  # by mode, e.g. "delta"
+        # Delta knobs (see delta.py): token lifetime, forced-resync time, link slice size per page.
+        self.delta_token_ttl: float = 7 * 24 * 3600.0
+        self.delta_reset_at: float = 0.0
+        self.delta_member_slice: int = 100
         # Top-level entity sets and their element types, for rendering directory objects anywhere.
         self.set_types: dict[str, str] = {}
         self.set_resources: dict[str, Resource] = {}
@@ -498,7 +502,11 @@ class Engine:
             target = self.reference_id(request.body)
             if self.store.resolve(target) is None:
                 raise not_found(target)
+            previous = self.store.linked(key, source_id)
             self.store.links.setdefault(key, {})[source_id] = [target]
+            for old in previous:
+                if old != target:
+                    self.store.changes.record(owner, source_id, link=nav, target=old, removed=True)
             self.store.changes.record(owner, source_id, link=nav, target=target)
             return Response(204)
         if match.mode == "ref" and request.method == "DELETE":
@@ -596,8 +604,11 @@ class Engine:
             self.store.recycle[object_id] = DeletedItem(deleted, key, utcnow(), self.store.links_of(key, object_id),
                                                         incoming)
         else:
-            self.store.drop_references(object_id)
+            incoming = self.store.drop_references(object_id)
             self.store.directory.pop(object_id, None)
+        for link_key, source in incoming:  # sources that lost a link to the deleted object
+            owner, nav = link_key.rsplit("/", 1)
+            self.store.changes.record(owner, source, link=nav, target=object_id, removed=True)
         for link_key, by_source in self.store.links.items():
             if link_key.startswith(key + "/"):
                 by_source.pop(object_id, None)

@@ -107,8 +107,8 @@ def restore(engine: Engine, request: Request, match: Match) -> Response:
     store.add(item.set_key, restored, directory_object=True)
     for nav, targets in item.links.items():
         for target in targets:
-            if store.resolve(target) is not None:
-                store.link(f"{item.set_key}/{nav}", object_id, target)
+            if store.resolve(target) is not None and store.link(f"{item.set_key}/{nav}", object_id, target):
+                store.changes.record(item.set_key, object_id, link=nav, target=target)
     for link_key, source in item.incoming:
         owner, nav = link_key.rsplit("/", 1)
         if owner in store.sets and source in store.sets[owner] and store.link(link_key, source, object_id):

@@ -92,6 +92,7 @@ class FakeGraph:
 
         handlers = {"delta": delta.handle, **(extra_handlers or {})}
         self.engine = Engine(store, self.resources + recycle.RESOURCES, self.limiter, handlers)
+        self.engine.delta_token_ttl = self.settings.delta_token_ttl
         self.rng = random.Random(self.settings.fault_seed)
         self.rules: list[FaultRule] = []
         self.clients: dict[str, Client] = {}
@@ -105,6 +106,7 @@ class FakeGraph:
         self.settings.update(values)
         self.limiter.time_scale = self.settings.time_scale
         self.limiter.enabled = self.settings.throttling
+        self.engine.delta_token_ttl = self.settings.delta_token_ttl
         if self.settings.resource_units:
             self.limiter.units_per_window = self.settings.resource_units
             self.limiter.buckets.clear()
