@@ -247,6 +247,8 @@ class Engine:
                 key = fill(template, {"id": str(obj.get(resource.id_field, ""))})
                 nested = self.store.sets.get(key)
                 out[prop] = [copy.deepcopy(o) for o in nested.after()] if nested else []
+            if resource.extra.get("strip"):
+                strip_paths(out, resource.extra["strip"])
         out = select_properties(out, select)
         for item in expand:
             out[item.name] = self.expanded(request, obj, resource, item)
@@ -614,3 +616,23 @@ class Engine:
                 by_source.pop(object_id, None)
         self.store.changes.record(key, object_id, deleted=True, permanent=not resource.soft_delete)
         return Response(204)
+
+
+def strip_paths(out: JSON, paths: Any) -> None:
+    """Remove dotted ``paths`` (``"conditions.deviceStates"``) from a rendered copy, copying what it touches.
+
+    A resource's ``extra={"strip": (...)}`` hides properties one API version lacks when both versions
+    serve the same stored objects (e.g. beta-only Conditional Access properties on v1.0).
+    """
+    for path in paths:
+        parts = str(path).split(".")
+        node: Any = out
+        for part in parts[:-1]:
+            child = node.get(part) if isinstance(node, dict) else None
+            if not isinstance(child, dict):
+                node = None
+                break
+            node[part] = child = dict(child)
+            node = child
+        if isinstance(node, dict):
+            node.pop(parts[-1], None)
