@@ -8,10 +8,12 @@ the documented examples (``graph-examples/v1.0__*policy*``) and the v1.0 schema 
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
 from entrasnap.fakegraph.context import Context
+from entrasnap.fakegraph.engine import Response
 from entrasnap.fakegraph.odata import GraphError, bad_request, not_found
 from entrasnap.fakegraph.resource import BETA, Expansion, Resource
 from entrasnap.fakegraph.state import JSON, Store
@@ -266,6 +268,27 @@ def _identity_sync(engine: Any, request: Any, match: Any) -> Any:
     return response
 
 
+def _grant_policy_handler(engine: Any, request: Any, match: Any) -> Any:
+    """POST keeps the id the caller chose (Graph requires one); everything else is the generic behaviour."""
+    if request.method != "POST" or match.mode != "collection":
+        return engine.dispatch(request, match)
+    body = request.body
+    if not isinstance(body, dict) or not isinstance(body.get("id"), str) or not body["id"]:
+        raise bad_request("Property 'id' is required.", "Request_BadRequest")
+    policies = engine.store.set(PERMISSION_GRANTS)
+    if body["id"] in policies:
+        raise bad_request(f"An object with id '{body['id']}' already exists.", "Request_BadRequest")
+    obj = _grant_policy_created(engine.store, {"deletedDateTime": None, **copy.deepcopy(body)}, {})
+    engine.store.add(PERMISSION_GRANTS, obj)
+    for nav in ("includes", "excludes"):
+        engine.store.set(f"{PERMISSION_GRANTS}/{obj['id']}/{nav}")
+    engine.store.changes.record(PERMISSION_GRANTS, obj["id"])
+    out = {"@odata.context": engine.context_url(request, match, None, entity=True)}
+    out.update(engine.render(request, obj, match.resource, None, []))
+    location = f"{request.base_url}/{request.version}/{PERMISSION_GRANTS}/{obj['id']}"
+    return Response(201, out, {"Location": location}, objects=1)
+
+
 # --- endpoints ------------------------------------------------------------------------------------
 
 
@@ -440,6 +463,7 @@ RESOURCES: list[Resource] = [
         },
         on_create=_grant_policy_created,
         on_delete=_grant_policy_deleted,
+        extra={"handler": _grant_policy_handler},
     ),
     *(
         Resource(
