@@ -249,7 +249,8 @@ class Engine:
                 out[prop] = [copy.deepcopy(o) for o in nested.after()] if nested else []
             if resource.extra.get("strip"):
                 strip_paths(out, resource.extra["strip"])
-        out = select_properties(out, select)
+        sparse = resource is not None and resource.default_select is not None
+        out = select_properties(out, select, sparse, resource.extra.get("defaults") if resource else None)
         for item in expand:
             out[item.name] = self.expanded(request, obj, resource, item)
         return out

@@ -8,11 +8,12 @@ what clients use: ``eq``/``ne``/``gt``/``ge``/``lt``/``le``, ``in``, ``startswit
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import hmac
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -121,10 +122,22 @@ def parse_expand(text: str) -> list[ExpandItem]:
     return items
 
 
-def select_properties(obj: JSON, select: list[str] | tuple[str, ...] | None) -> JSON:
-    """Keep only the selected properties (plus ``@odata.type``) in Graph's order of the object."""
+def select_properties(obj: JSON, select: list[str] | tuple[str, ...] | None, sparse: bool = False,
+                      defaults: Mapping[str, Any] | None = None) -> JSON:
+    """Keep only the selected properties (plus ``@odata.type``).
+
+    ``sparse`` objects are stored without their null or default-valued properties (users, groups and
+    devices, to keep large tenants small): selected properties they lack come back from ``defaults``
+    (empty lists and the like) or as null, as Graph returns them.
+    """
     if select is None:
         return obj
+    if sparse:
+        out = {"@odata.type": obj["@odata.type"]} if "@odata.type" in obj else {}
+        fallback = defaults or {}
+        for key in select:
+            out[key] = obj[key] if key in obj else copy.deepcopy(fallback.get(key))
+        return out
     wanted = set(select)
     return {k: v for k, v in obj.items() if k in wanted or k == "@odata.type"}
 

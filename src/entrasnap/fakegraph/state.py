@@ -31,19 +31,31 @@ def isotime(moment: datetime | None = None) -> str:
 class EntitySet:
     """Objects of one collection, kept in id order so that paging is stable while it changes."""
 
-    __slots__ = ("_ids", "_indexes", "id_field", "objects", "version")
+    __slots__ = ("__ids", "_indexes", "_sorted", "id_field", "objects", "version")
 
     def __init__(self, id_field: str = "id") -> None:
         self.id_field = id_field
         self.objects: dict[str, JSON] = {}
-        self._ids: list[str] = []
+        self.__ids: list[str] = []
+        self._sorted = True
         self.version = 0
         self._indexes: dict[str, tuple[int, dict[Any, list[str]]]] = {}
+
+    @property
+    def _ids(self) -> list[str]:
+        """Ids in order; appends during bulk generation are sorted once, on first read."""
+        if not self._sorted:
+            self.__ids.sort()
+            self._sorted = True
+        return self.__ids
 
     def put(self, obj: JSON) -> JSON:
         object_id = obj[self.id_field]
         if object_id not in self.objects:
-            bisect.insort(self._ids, object_id)
+            ids = self.__ids
+            if self._sorted and ids and object_id < ids[-1]:
+                self._sorted = False
+            ids.append(object_id)
         self.objects[object_id] = obj
         self.version += 1
         return obj

@@ -11,9 +11,10 @@ from entrasnap.fakegraph.context import Context
 from entrasnap.fakegraph.names import (
     CITIES,
     DEPARTMENTS,
+    GIVEN,
     JOB_TITLES,
+    SURNAMES,
     ascii_nickname,
-    person,
     team_name,
 )
 from entrasnap.fakegraph.resource import Expansion, Resource, reads
@@ -21,19 +22,90 @@ from entrasnap.fakegraph.state import JSON, Store
 
 # Returned by GET /users when $select is absent (user: list, "Optional query parameters").
 USER_DEFAULT_SELECT = (
-    "businessPhones", "displayName", "givenName", "id", "jobTitle", "mail", "mobilePhone",
-    "officeLocation", "preferredLanguage", "surname", "userPrincipalName",
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "id",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
 )
 # Returned by GET /groups when $select is absent (group: list / "Properties" default set).
 GROUP_DEFAULT_SELECT = (
-    "id", "deletedDateTime", "classification", "createdDateTime", "creationOptions", "description",
-    "displayName", "expirationDateTime", "groupTypes", "isAssignableToRole", "mail", "mailEnabled",
-    "mailNickname", "membershipRule", "membershipRuleProcessingState", "onPremisesDomainName",
-    "onPremisesLastSyncDateTime", "onPremisesNetBiosName", "onPremisesSamAccountName",
-    "onPremisesSecurityIdentifier", "onPremisesSyncEnabled", "preferredDataLocation", "preferredLanguage",
-    "proxyAddresses", "renewedDateTime", "resourceBehaviorOptions", "resourceProvisioningOptions",
-    "securityEnabled", "securityIdentifier", "theme", "visibility", "onPremisesProvisioningErrors",
+    "id",
+    "deletedDateTime",
+    "classification",
+    "createdDateTime",
+    "creationOptions",
+    "description",
+    "displayName",
+    "expirationDateTime",
+    "groupTypes",
+    "isAssignableToRole",
+    "mail",
+    "mailEnabled",
+    "mailNickname",
+    "membershipRule",
+    "membershipRuleProcessingState",
+    "onPremisesDomainName",
+    "onPremisesLastSyncDateTime",
+    "onPremisesNetBiosName",
+    "onPremisesSamAccountName",
+    "onPremisesSecurityIdentifier",
+    "onPremisesSyncEnabled",
+    "preferredDataLocation",
+    "preferredLanguage",
+    "proxyAddresses",
+    "renewedDateTime",
+    "resourceBehaviorOptions",
+    "resourceProvisioningOptions",
+    "securityEnabled",
+    "securityIdentifier",
+    "theme",
+    "visibility",
+    "onPremisesProvisioningErrors",
     "serviceProvisioningErrors",
+)
+# Values a sparse stored object omits (besides nulls); rendered back when selected.
+USER_DEFAULTS = {
+    "assignedLicenses": [],
+    "businessPhones": [],
+    "imAddresses": [],
+    "otherMails": [],
+    "proxyAddresses": [],
+    "onPremisesProvisioningErrors": [],
+    "serviceProvisioningErrors": [],
+    "identities": [],
+    "onPremisesExtensionAttributes": {f"extensionAttribute{n}": None for n in range(1, 16)},
+}
+GROUP_DEFAULTS = {
+    "creationOptions": [],
+    "groupTypes": [],
+    "proxyAddresses": [],
+    "resourceBehaviorOptions": [],
+    "resourceProvisioningOptions": [],
+    "onPremisesProvisioningErrors": [],
+    "serviceProvisioningErrors": [],
+    "assignedLabels": [],
+    "assignedLicenses": [],
+}
+# Properties Graph returns only when reading one user; $select of them on the list answers 501.
+USER_SINGLE_ONLY = (
+    "aboutMe",
+    "birthday",
+    "hireDate",
+    "interests",
+    "mySite",
+    "pastProjects",
+    "preferredName",
+    "responsibilities",
+    "schools",
+    "skills",
+    "mailboxSettings",
 )
 USER_READ = reads("User", "Directory")
 GROUP_READ = reads("GroupMember", "Group", "Directory")
@@ -51,10 +123,16 @@ def user_created(store: Store, obj: JSON, params: dict[str, str]) -> JSON:
     """Defaults Graph fills in when a user is created."""
     obj.setdefault("userType", "Member")
     obj.setdefault("businessPhones", [])
-    obj.setdefault("identities", [
-        {"signInType": "userPrincipalName", "issuer": store.domain,
-         "issuerAssignedId": obj.get("userPrincipalName")},
-    ])
+    obj.setdefault(
+        "identities",
+        [
+            {
+                "signInType": "userPrincipalName",
+                "issuer": store.domain,
+                "issuerAssignedId": obj.get("userPrincipalName"),
+            },
+        ],
+    )
     obj.pop("passwordProfile", None)  # write-only: never returned
     return obj
 
@@ -66,9 +144,20 @@ def group_created(store: Store, obj: JSON, params: dict[str, str]) -> JSON:
     obj.setdefault("resourceProvisioningOptions", [])
     obj.setdefault("onPremisesProvisioningErrors", [])
     obj.setdefault("serviceProvisioningErrors", [])
-    for key in ("classification", "description", "expirationDateTime", "membershipRule",
-                "membershipRuleProcessingState", "onPremisesLastSyncDateTime", "onPremisesSyncEnabled",
-                "preferredDataLocation", "preferredLanguage", "theme", "visibility", "mail"):
+    for key in (
+        "classification",
+        "description",
+        "expirationDateTime",
+        "membershipRule",
+        "membershipRuleProcessingState",
+        "onPremisesLastSyncDateTime",
+        "onPremisesSyncEnabled",
+        "preferredDataLocation",
+        "preferredLanguage",
+        "theme",
+        "visibility",
+        "mail",
+    ):
         obj.setdefault(key, None)
     obj.setdefault("isAssignableToRole", False)
     obj.setdefault("renewedDateTime", obj.get("createdDateTime"))
@@ -77,61 +166,106 @@ def group_created(store: Store, obj: JSON, params: dict[str, str]) -> JSON:
 
 RESOURCES = [
     Resource(
-        "/users", "set", "microsoft.graph.user", USER_READ,
+        "/users",
+        "set",
+        "microsoft.graph.user",
+        USER_READ,
         write=("User.ReadWrite.All", "Directory.ReadWrite.All"),
-        methods=frozenset({"GET", "POST"}), item_methods=frozenset({"GET", "PATCH", "DELETE"}),
-        cost=2, default_select=USER_DEFAULT_SELECT, delta=True, soft_delete=True, directory_object=True,
+        methods=frozenset({"GET", "POST"}),
+        item_methods=frozenset({"GET", "PATCH", "DELETE"}),
+        cost=2,
+        default_select=USER_DEFAULT_SELECT,
+        delta=True,
+        soft_delete=True,
+        directory_object=True,
+        extra={"defaults": USER_DEFAULTS, "single_only": USER_SINGLE_ONLY},
         expand={"manager": Expansion("links", "users/manager")},
         on_create=user_created,
     ),
     Resource("/users/{id}/manager", "link", "microsoft.graph.directoryObject", USER_READ),
     Resource(
-        "/users/{id}/appRoleAssignments", "set", "microsoft.graph.appRoleAssignment",
-        reads("AppRoleAssignment", "Directory"), source="appRoleAssignments", match=(("principalId", "id"),),
+        "/users/{id}/appRoleAssignments",
+        "set",
+        "microsoft.graph.appRoleAssignment",
+        reads("AppRoleAssignment", "Directory"),
+        source="appRoleAssignments",
+        match=(("principalId", "id"),),
     ),
     Resource(
-        "/groups", "set", "microsoft.graph.group", GROUP_READ,
+        "/groups",
+        "set",
+        "microsoft.graph.group",
+        GROUP_READ,
         write=("Group.ReadWrite.All", "Directory.ReadWrite.All", "Group.Create"),
-        methods=frozenset({"GET", "POST"}), item_methods=frozenset({"GET", "PATCH", "DELETE"}),
-        default_select=GROUP_DEFAULT_SELECT, delta=True, soft_delete=True, directory_object=True,
-        expand={"members": Expansion("links", "groups/members"), "owners": Expansion("links", "groups/owners")},
+        methods=frozenset({"GET", "POST"}),
+        item_methods=frozenset({"GET", "PATCH", "DELETE"}),
+        default_select=GROUP_DEFAULT_SELECT,
+        delta=True,
+        soft_delete=True,
+        directory_object=True,
+        extra={"defaults": GROUP_DEFAULTS},
+        expand={
+            "members": Expansion("links", "groups/members"),
+            "owners": Expansion("links", "groups/owners"),
+        },
         on_create=group_created,
     ),
     Resource(
-        "/groups/{id}/members", "links", "microsoft.graph.directoryObject", MEMBER_READ, write=MEMBER_WRITE,
-        methods=frozenset({"GET", "POST"}), cost=3,
+        "/groups/{id}/members",
+        "links",
+        "microsoft.graph.directoryObject",
+        MEMBER_READ,
+        write=MEMBER_WRITE,
+        methods=frozenset({"GET", "POST"}),
+        cost=3,
     ),
     Resource(
-        "/groups/{id}/owners", "links", "microsoft.graph.directoryObject", MEMBER_READ, write=MEMBER_WRITE,
+        "/groups/{id}/owners",
+        "links",
+        "microsoft.graph.directoryObject",
+        MEMBER_READ,
+        write=MEMBER_WRITE,
         methods=frozenset({"GET", "POST"}),
     ),
     Resource(
-        "/groups/{id}/appRoleAssignments", "set", "microsoft.graph.appRoleAssignment",
-        reads("AppRoleAssignment", "Directory"), source="appRoleAssignments", match=(("principalId", "id"),),
+        "/groups/{id}/appRoleAssignments",
+        "set",
+        "microsoft.graph.appRoleAssignment",
+        reads("AppRoleAssignment", "Directory"),
+        source="appRoleAssignments",
+        match=(("principalId", "id"),),
     ),
 ]
 
 
+def _sparse(obj: JSON, defaults: JSON) -> JSON:
+    """Drop nulls and default values: the engine renders them back when selected."""
+    return {k: v for k, v in obj.items() if v is not None and not (k in defaults and v == defaults[k])}
+
+
 def _user(ctx: Context, index: int, used_upns: set[str]) -> JSON:
-    rng = ctx.rng
-    given, surname = person(rng)
+    given, surname = ctx.choice(GIVEN), ctx.choice(SURNAMES)
     guest = ctx.chance(0.08)
     synced = not guest and ctx.chance(0.3)
     nickname = ascii_nickname(given + surname[:1]).lower()
     upn_local = nickname
     while upn_local in used_upns:
-        upn_local = f"{nickname}{rng.randrange(10, 99999)}"
+        upn_local = f"{nickname}{ctx.between(10, 99999)}"
     used_upns.add(upn_local)
-    city, state, country, usage = CITIES[rng.randrange(len(CITIES))]
+    city, state, country, usage = CITIES[ctx.below(len(CITIES))]
     created = ctx.time(1500, 10)
     mail_domain = "fabrikam.com" if guest else ctx.domain
     mail = f"{upn_local}@{mail_domain}"
-    upn = f"{upn_local}_{mail_domain.replace('.', '_')}#EXT#@{ctx.domain}" if guest else f"{upn_local}@{ctx.domain}"
+    upn = (
+        f"{upn_local}_{mail_domain.replace('.', '_')}#EXT#@{ctx.domain}"
+        if guest
+        else f"{upn_local}@{ctx.domain}"
+    )
     display = f"{given} {surname}"
     if index % 97 == 0:
         display = "Adele Vance"  # a duplicated display name across users
     object_id = ctx.uuid()
-    phone = f"+1 425 555 {rng.randrange(1000, 9999)}"
+    phone = f"+1 425 555 {ctx.between(1000, 9999)}"
     licensed = not guest and ctx.chance(0.85)
     skus = [SKU_E5] if licensed and ctx.chance(0.3) else ([SKU_E3] if licensed else [])
     user: JSON = {
@@ -147,13 +281,15 @@ def _user(ctx: Context, index: int, used_upns: set[str]) -> JSON:
         "country": None if guest else country,
         "createdDateTime": created,
         "creationType": "Invitation" if guest else None,
-        "department": None if guest else rng.choice(DEPARTMENTS),
+        "department": None if guest else ctx.choice(DEPARTMENTS),
         "displayName": display,
         "employeeHireDate": None if guest else ctx.time(3000, 20),
         "employeeId": None if guest else f"{100000 + index}",
         "employeeLeaveDateTime": None,
-        "employeeOrgData": None if guest else {"division": rng.choice(DEPARTMENTS), "costCenter": f"CC{rng.randrange(100, 999)}"},
-        "employeeType": "Guest" if guest else rng.choice(["Employee", "Contractor", "Employee"]),
+        "employeeOrgData": None
+        if guest
+        else {"division": ctx.choice(DEPARTMENTS), "costCenter": f"CC{ctx.between(100, 999)}"},
+        "employeeType": "Guest" if guest else ctx.choice(["Employee", "Contractor", "Employee"]),
         "externalUserState": "Accepted" if guest else None,
         "externalUserStateChangeDateTime": created if guest else None,
         "faxNumber": None,
@@ -161,41 +297,42 @@ def _user(ctx: Context, index: int, used_upns: set[str]) -> JSON:
         "identities": [{"signInType": "userPrincipalName", "issuer": ctx.domain, "issuerAssignedId": upn}],
         "imAddresses": [] if guest else [upn],
         "isResourceAccount": None,
-        "jobTitle": None if guest else rng.choice(JOB_TITLES),
+        "jobTitle": None if guest else ctx.choice(JOB_TITLES),
         "lastPasswordChangeDateTime": ctx.time(300, 1),
         "legalAgeGroupClassification": None,
         "mail": mail,
         "mailNickname": upn_local if not guest else f"{upn_local}_{mail_domain.replace('.', '_')}#EXT#",
         "mobilePhone": None if guest or ctx.chance(0.5) else phone,
-        "officeLocation": None if guest else f"{rng.randrange(1, 40)}/{rng.randrange(1000, 3000)}",
+        "officeLocation": None if guest else f"{ctx.between(1, 40)}/{ctx.between(1000, 3000)}",
         "onPremisesDistinguishedName": f"CN={display},OU=Users,DC=corp,DC=contoso,DC=com" if synced else None,
         "onPremisesDomainName": "corp.contoso.com" if synced else None,
-        "onPremisesExtensionAttributes": {f"extensionAttribute{n}": None for n in range(1, 16)},
         "onPremisesImmutableId": f"{object_id[:8]}AAAAAA==" if synced else None,
         "onPremisesLastSyncDateTime": ctx.time(2, 0) if synced else None,
         "onPremisesProvisioningErrors": [],
         "onPremisesSamAccountName": upn_local[:20] if synced else None,
-        "onPremisesSecurityIdentifier": f"S-1-5-21-1004336348-1177238915-682003330-{1000 + index}" if synced else None,
+        "onPremisesSecurityIdentifier": f"S-1-5-21-1004336348-1177238915-682003330-{1000 + index}"
+        if synced
+        else None,
         "onPremisesSyncEnabled": True if synced else None,
         "onPremisesUserPrincipalName": f"{upn_local}@corp.contoso.com" if synced else None,
         "otherMails": [mail] if guest else [],
         "passwordPolicies": "DisablePasswordExpiration" if ctx.chance(0.2) else None,
-        "postalCode": None if guest else f"{rng.randrange(10000, 99999)}",
+        "postalCode": None if guest else f"{ctx.between(10000, 99999)}",
         "preferredDataLocation": None,
-        "preferredLanguage": None if guest else rng.choice(["en-US", "en-GB", "fr-FR", "de-DE", "ja-JP"]),
+        "preferredLanguage": None if guest else ctx.choice(["en-US", "en-GB", "fr-FR", "de-DE", "ja-JP"]),
         "proxyAddresses": [] if guest else [f"SMTP:{mail}"],
-        "securityIdentifier": f"S-1-12-1-{rng.randrange(10**9)}-{rng.randrange(10**9)}",
+        "securityIdentifier": f"S-1-12-1-{ctx.below(10**9)}-{ctx.below(10**9)}",
         "serviceProvisioningErrors": [],
         "showInAddressList": None,
         "signInSessionsValidFromDateTime": created,
         "state": state if not guest else None,
-        "streetAddress": None if guest else f"{rng.randrange(1, 9999)} Main Street",
+        "streetAddress": None if guest else f"{ctx.between(1, 9999)} Main Street",
         "surname": surname,
         "usageLocation": usage if licensed else None,
         "userPrincipalName": upn,
         "userType": "Guest" if guest else "Member",
     }
-    return user
+    return _sparse(user, USER_DEFAULTS)
 
 
 def _group(ctx: Context, index: int, used: set[str]) -> JSON:
@@ -208,14 +345,14 @@ def _group(ctx: Context, index: int, used: set[str]) -> JSON:
     synced = 0.5 <= kind < 0.6
     nickname = ascii_nickname(name)[:50].lower()
     while nickname in used:
-        nickname = f"{nickname[:44]}{rng.randrange(10000, 99999)}"
+        nickname = f"{nickname[:44]}{ctx.between(10000, 99999)}"
     used.add(nickname)
     mail = f"{nickname}@{ctx.domain}" if unified else None
     created = ctx.time(1500, 5)
     group: JSON = {
         "id": ctx.uuid(),
         "deletedDateTime": None,
-        "classification": rng.choice([None, None, "Confidential", "General"]) if unified else None,
+        "classification": ctx.choice([None, None, "Confidential", "General"]) if unified else None,
         "createdDateTime": created,
         "creationOptions": ["YammerProvisioning"] if unified and ctx.chance(0.05) else [],
         "description": None if ctx.chance(0.3) else f"{name} — managed by IT",
@@ -233,21 +370,25 @@ def _group(ctx: Context, index: int, used: set[str]) -> JSON:
         "onPremisesNetBiosName": "CORP" if synced else None,
         "onPremisesProvisioningErrors": [],
         "onPremisesSamAccountName": nickname[:20] if synced else None,
-        "onPremisesSecurityIdentifier": f"S-1-5-21-1004336348-1177238915-682003330-{50000 + index}" if synced else None,
+        "onPremisesSecurityIdentifier": f"S-1-5-21-1004336348-1177238915-682003330-{50000 + index}"
+        if synced
+        else None,
         "onPremisesSyncEnabled": True if synced else None,
         "preferredDataLocation": None,
         "preferredLanguage": None,
-        "proxyAddresses": [f"SMTP:{mail}", f"smtp:{nickname}@{ctx.domain.split('.')[0]}.onmicrosoft.com"] if mail else [],
+        "proxyAddresses": [f"SMTP:{mail}", f"smtp:{nickname}@{ctx.domain.split('.')[0]}.onmicrosoft.com"]
+        if mail
+        else [],
         "renewedDateTime": created,
         "resourceBehaviorOptions": [],
         "resourceProvisioningOptions": ["Team"] if unified and ctx.chance(0.4) else [],
         "securityEnabled": not unified or ctx.chance(0.5),
-        "securityIdentifier": f"S-1-12-1-{rng.randrange(10**9)}-{rng.randrange(10**9)}",
+        "securityIdentifier": f"S-1-12-1-{ctx.below(10**9)}-{ctx.below(10**9)}",
         "serviceProvisioningErrors": [],
         "theme": None,
-        "visibility": rng.choice(["Public", "Private"]) if unified else None,
+        "visibility": ctx.choice(["Public", "Private"]) if unified else None,
     }
-    return group
+    return _sparse(group, GROUP_DEFAULTS)
 
 
 def populate(store: Store, ctx: Context) -> None:
@@ -263,7 +404,7 @@ def populate(store: Store, ctx: Context) -> None:
     members = [uid for uid in user_ids if store.sets["users"].objects[uid]["userType"] == "Member"]
     for uid in user_ids[1:]:
         if ctx.chance(0.7):
-            store.link("users/manager", uid, members[rng.randrange(min(len(members), 1 + len(members) // 20))])
+            store.link("users/manager", uid, members[ctx.below(min(len(members), 1 + len(members) // 20))])
     group_ids: list[str] = []
     used_nicknames: set[str] = set()
     for index in range(plan.groups):

@@ -1,0 +1,31 @@
+"""The ``entrasnap`` command."""
+
+from __future__ import annotations
+
+import typer
+
+from entrasnap import __version__
+from entrasnap.cli import fakegraph_cmd
+
+app = typer.Typer(
+    name="entrasnap",
+    help="Point-in-time history of a Microsoft Entra ID tenant's configuration.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(fakegraph_cmd.app, name="fakegraph")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"entrasnap {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Point-in-time history of a Microsoft Entra ID tenant's configuration."""
