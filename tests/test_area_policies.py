@@ -11,6 +11,7 @@ from entrasnap.fakegraph.areas import policies, users
 from entrasnap.fakegraph.context import SIZES, Context
 from entrasnap.fakegraph.service import RunningFakeGraph
 from entrasnap.fakegraph.state import Store
+from schemacheck import violations
 
 SINGLETONS = [
     "/policies/authenticationMethodsPolicy",
@@ -349,6 +350,43 @@ def test_every_referenced_user_and_group_exists(fakegraph: RunningFakeGraph, gra
     assert group_refs and user_refs
     assert set(group_refs) <= groups, set(group_refs) - groups
     assert set(user_refs) <= users, set(user_refs) - users
+
+
+def test_served_policies_conform_to_the_schema(graph: httpx.Client) -> None:
+    singletons = {path: path.rsplit("/", 1)[-1] for path in SINGLETONS}
+    types = {
+        "authenticationMethodsPolicy": "authenticationMethodsPolicy",
+        "authorizationPolicy": "authorizationPolicy",
+        "identitySecurityDefaultsEnforcementPolicy": "identitySecurityDefaultsEnforcementPolicy",
+        "crossTenantAccessPolicy": "crossTenantAccessPolicy",
+        "default": "crossTenantAccessPolicyConfigurationDefault",
+        "adminConsentRequestPolicy": "adminConsentRequestPolicy",
+        "defaultAppManagementPolicy": "tenantAppManagementPolicy",
+        "deviceRegistrationPolicy": "deviceRegistrationPolicy",
+        "authenticationFlowsPolicy": "authenticationFlowsPolicy",
+    }
+    found: list[str] = []
+    for path, name in singletons.items():
+        found += [f"{path}: {v}" for v in violations("microsoft.graph." + types[name], get(graph, path))]
+    element = {
+        "authenticationMethodConfigurations": "authenticationMethodConfiguration",
+        "partners": "crossTenantAccessPolicyConfigurationPartner",
+        "activityBasedTimeoutPolicies": "activityBasedTimeoutPolicy",
+        "homeRealmDiscoveryPolicies": "homeRealmDiscoveryPolicy",
+        "claimsMappingPolicies": "claimsMappingPolicy",
+        "tokenIssuancePolicies": "tokenIssuancePolicy",
+        "tokenLifetimePolicies": "tokenLifetimePolicy",
+        "featureRolloutPolicies": "featureRolloutPolicy",
+        "permissionGrantPolicies": "permissionGrantPolicy",
+        "appManagementPolicies": "appManagementPolicy",
+    }
+    for path in COLLECTIONS:
+        for obj in get(graph, path)["value"]:
+            type_name = obj.get("@odata.type", "#microsoft.graph." + element[path.rsplit("/", 1)[-1]])[1:]
+            found += [f"{path}: {v}" for v in violations(type_name, obj)]
+    beta = get(graph, "/policies/externalIdentitiesPolicy", version="beta")
+    found += violations("microsoft.graph.externalIdentitiesPolicy", beta, "beta")
+    assert found == []
 
 
 def test_generation_is_deterministic() -> None:
