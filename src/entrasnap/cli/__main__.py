@@ -1,0 +1,5 @@
+"""``python -m entrasnap.cli``: the same as the ``entrasnap`` command."""
+
+from entrasnap.cli.main import app
+
+app()
