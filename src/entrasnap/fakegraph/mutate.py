@@ -24,6 +24,7 @@ from entrasnap.fakegraph.state import JSON, DeletedItem, Store, isotime, utcnow
 CA_POLICIES = "identity/conditionalAccess/policies"
 ELIGIBILITY_SCHEDULES = "roleManagement/directory/roleEligibilitySchedules"
 ELIGIBILITY_INSTANCES = "roleManagement/directory/roleEligibilityScheduleInstances"
+ELIGIBILITY_REQUESTS = "roleManagement/directory/roleEligibilityScheduleRequests"
 ROLE_DEFINITIONS = "roleManagement/directory/roleDefinitions"
 SOFT_DELETE_SETS = frozenset(key for key, _ in KINDS.values())
 CA_STATES = ("enabled", "disabled", "enabledForReportingButNotEnforced")
@@ -265,6 +266,30 @@ def add_pim_eligibility(
     }
     store.add(ELIGIBILITY_SCHEDULES, schedule)
     store.changes.record(ELIGIBILITY_SCHEDULES, schedule_id)
+    if (
+        ELIGIBILITY_REQUESTS in store.sets
+    ):  # the adminAssign request that created it (same id, as Graph shows)
+        request = {
+            "id": schedule_id,
+            "status": "Provisioned",
+            "createdDateTime": isotime(now),
+            "completedDateTime": isotime(now),
+            "approvalId": None,
+            "customData": None,
+            "action": "adminAssign",
+            "principalId": principal_id,
+            "roleDefinitionId": role_definition_id,
+            "directoryScopeId": "/",
+            "appScopeId": None,
+            "isValidationOnly": False,
+            "targetScheduleId": schedule_id,
+            "justification": "Eligibility added by an administrator",
+            "createdBy": {"application": None, "device": None, "user": None},
+            "scheduleInfo": copy.deepcopy(schedule["scheduleInfo"]),
+            "ticketInfo": {"ticketNumber": None, "ticketSystem": None},
+        }
+        store.add(ELIGIBILITY_REQUESTS, request)
+        store.changes.record(ELIGIBILITY_REQUESTS, schedule_id)
     if ELIGIBILITY_INSTANCES in store.sets:
         instance = {
             "id": _instance_id(role_definition_id, principal_id),
