@@ -40,7 +40,6 @@ GROUP_DEFAULT_SELECT = (
     "deletedDateTime",
     "classification",
     "createdDateTime",
-    "creationOptions",
     "description",
     "displayName",
     "expirationDateTime",
@@ -75,7 +74,6 @@ USER_DEFAULTS = {
     "onPremisesExtensionAttributes": {f"extensionAttribute{n}": None for n in range(1, 16)},
 }
 GROUP_DEFAULTS = {
-    "creationOptions": [],
     "groupTypes": [],
     "proxyAddresses": [],
     "resourceBehaviorOptions": [],
@@ -349,7 +347,6 @@ def _group(ctx: Context, index: int, used: set[str]) -> JSON:
         "deletedDateTime": None,
         "classification": ctx.choice([None, None, "Confidential", "General"]) if unified else None,
         "createdDateTime": created,
-        "creationOptions": ["YammerProvisioning"] if unified and ctx.chance(0.05) else [],
         "description": None if ctx.chance(0.3) else f"{name} — managed by IT",
         "displayName": name,
         "expirationDateTime": None,
