@@ -14,7 +14,7 @@ from typing import Any
 
 from entrasnap.fakegraph.context import Context
 from entrasnap.fakegraph.odata import bad_request
-from entrasnap.fakegraph.resource import GOVERNANCE, P1, P2, Expansion, Resource
+from entrasnap.fakegraph.resource import GOVERNANCE, P1, P2, V1, Expansion, Resource
 from entrasnap.fakegraph.state import JSON, Store
 
 EM = "identityGovernance/entitlementManagement"
@@ -44,6 +44,7 @@ INTERNAL = ("catalogId", "accessPackageId")  # relations, never emitted
 
 def _em(path: str, type_: str, **kwargs: Any) -> Resource:
     kwargs.setdefault("license", P2)
+    kwargs.setdefault("versions", V1)  # beta serves the legacy entitlement-management shapes: not modelled
     extra = {"strip": INTERNAL, **kwargs.pop("extra", {})}
     return Resource(path, "set", type_, EM_READ, EM_WRITE, extra=extra, **kwargs)
 
@@ -195,6 +196,7 @@ RESOURCES = [
         EM_WRITE,
         methods=frozenset({"GET", "PATCH"}),
         license=P2,
+        versions=V1,
     ),
     Resource(
         "/identityGovernance/accessReviews/definitions",
