@@ -167,8 +167,11 @@ class Engine:
             return self.links(request, match)
         if mode == "item":
             return self.item(request, match)
-        if mode == "delta":
-            raise bad_request("Resource not found for the segment 'delta'.")
+        if mode == "delta":  # reached through a resource's own handler that delegates back here
+            delta_handler = self.handlers.get("delta")
+            if delta_handler is None:
+                raise bad_request("Resource not found for the segment 'delta'.")
+            return delta_handler(self, request, match)
         if method == "POST":
             return self.create(request, match)
         return self.listing(request, match)

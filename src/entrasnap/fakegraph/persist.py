@@ -157,6 +157,7 @@ class AutoSaver:
         self._dirty = False
         self._last = 0.0
         self._timer: threading.Timer | None = None
+        self._closed = False
         self._guard = threading.Lock()  # protects _dirty/_timer
         self._writing = threading.Lock()  # one write at a time
 
@@ -164,17 +165,20 @@ class AutoSaver:
         """Called after each successful write request: schedule a save."""
         with self._guard:
             self._dirty = True
-            if self._timer is not None:
-                return
-            delay = max(0.0, self._last + self.interval - time.monotonic())
-            self._timer = threading.Timer(delay, self._fire)
-            self._timer.daemon = True
-            self._timer.start()
+            if self._timer is None and not self._closed:
+                self._schedule(max(0.0, self._last + self.interval - time.monotonic()))
+
+    def _schedule(self, delay: float) -> None:
+        self._timer = threading.Timer(delay, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
 
     def _fire(self) -> None:
-        with self._guard:
-            self._timer = None
         self.flush()
+        with self._guard:  # changes made while saving are saved one interval later
+            self._timer = None
+            if self._dirty and not self._closed:
+                self._schedule(self.interval)
 
     def flush(self) -> None:
         """Save now if anything changed since the last save."""
@@ -183,15 +187,16 @@ class AutoSaver:
                 if not self._dirty:
                     return
                 self._dirty = False
+            self._last = time.monotonic()
             with self.fake.lock:  # a consistent snapshot; compression and the write happen outside
                 raw = orjson.dumps(to_document(self.fake.store))
             write_bytes(gzip.compress(raw, compresslevel=3, mtime=0), self.path)
-            self._last = time.monotonic()
             self.saves += 1
 
     def close(self) -> None:
         """Cancel a pending timer and write the final state (always)."""
         with self._guard:
+            self._closed = True
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
