@@ -14,12 +14,12 @@ from __future__ import annotations
 import base64
 import copy
 import dataclasses
-import importlib
 import re
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from entrasnap.fakegraph.areas.directory import ROLE_TEMPLATES
 from entrasnap.fakegraph.context import Context
 from entrasnap.fakegraph.engine import Engine, Request, Response
 from entrasnap.fakegraph.odata import GraphError, bad_request
@@ -27,49 +27,7 @@ from entrasnap.fakegraph.resource import BETA, P2, Expansion, Resource, reads
 from entrasnap.fakegraph.router import Match
 from entrasnap.fakegraph.state import JSON, Store, isotime
 
-# The directory area owns the built-in role templates; this fallback serves until it provides them.
-_FALLBACK_TEMPLATES = [
-    (
-        "62e90394-69f5-4237-9190-012177145e10",
-        "Global Administrator",
-        "Can manage all aspects of Microsoft Entra ID and Microsoft services that use Microsoft Entra "
-        "identities.",
-    ),
-    (
-        "e8611ab8-c189-46e8-94e1-60213ab1f814",
-        "Privileged Role Administrator",
-        "Can manage role assignments in Microsoft Entra ID, and all aspects of Privileged Identity "
-        "Management.",
-    ),
-    (
-        "194ae4cb-b126-40b2-bd5b-6091b380977d",
-        "Security Administrator",
-        "Can read security information and reports, and manage configuration in Microsoft Entra ID and "
-        "Office 365.",
-    ),
-    (
-        "fe930be7-5e62-47db-91af-98c3a49a38b1",
-        "User Administrator",
-        "Can manage all aspects of users and groups, including resetting passwords for limited admins.",
-    ),
-    (
-        "b1be1c3e-b65d-4f19-8427-f6fa0d97feb9",
-        "Conditional Access Administrator",
-        "Can manage Conditional Access capabilities.",
-    ),
-    (
-        "f2ef992c-3afb-46b9-b7cf-a126ee74c451",
-        "Global Reader",
-        "Can read everything that a Global Administrator can, but not update anything.",
-    ),
-]
-ROLE_TEMPLATES: list[tuple[str, str, str]] = [
-    (str(a), str(b), str(c))
-    for a, b, c in getattr(
-        importlib.import_module("entrasnap.fakegraph.areas.directory"), "ROLE_TEMPLATES", None
-    )
-    or _FALLBACK_TEMPLATES
-]
+# The built-in role templates (id, displayName, description) come from the directory area.
 
 GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
 PRIVILEGED_ROLE_ADMIN = "e8611ab8-c189-46e8-94e1-60213ab1f814"
