@@ -153,30 +153,53 @@ def delete(store: Store, object_id: str, permanent: bool = False, set_key: str |
         store.directory.pop(object_id, None)
         store.changes.record(item.set_key, object_id, deleted=True, permanent=True)
         return "purged"
-    key, obj = find(store, object_id, set_key)
-    store.sets[key].remove(object_id)
-    soft = key in SOFT_DELETE_SETS
-    if soft:
-        incoming = store.drop_references(object_id)
-        store.recycle[object_id] = DeletedItem(
-            {**obj, "deletedDateTime": isotime()}, key, utcnow(), store.links_of(key, object_id), incoming
-        )
-    else:
-        incoming = store.drop_references(object_id)
-        store.directory.pop(object_id, None)
-    for link_key, source in incoming:
-        owner, nav = link_key.rsplit("/", 1)
-        store.changes.record(owner, source, link=nav, target=object_id, removed=True)
-    for link_key, by_source in store.links.items():
-        if link_key.startswith(key + "/"):
-            by_source.pop(object_id, None)
-    store.changes.record(key, object_id, deleted=True, permanent=not soft)
-    if soft and permanent:
-        store.recycle.pop(object_id)
-        store.directory.pop(object_id, None)
-        store.changes.record(key, object_id, deleted=True, permanent=True)
-        return "purged"
-    return "deleted" if soft else "purged"
+    return delete_many(store, [find(store, object_id, set_key)], permanent)[object_id]
+
+
+def _drop_incoming(store: Store, ids: set[str]) -> dict[str, list[tuple[str, str]]]:
+    """Remove every link pointing at ``ids`` in one pass; (link key, source) pairs per removed id."""
+    dropped: dict[str, list[tuple[str, str]]] = {i: [] for i in ids}
+    for key, by_source in store.links.items():
+        for source_id, targets in by_source.items():
+            hits = ids.intersection(targets)
+            if hits:
+                targets[:] = [t for t in targets if t not in hits]
+                for target in hits:
+                    dropped[target].append((key, source_id))
+    return dropped
+
+
+def delete_many(store: Store, objects: list[tuple[str, JSON]], permanent: bool = False) -> dict[str, str]:
+    """Delete several (set key, object) at once, scanning the links only once; outcome per id."""
+    ids = [str(obj[store.sets[key].id_field]) for key, obj in objects]
+    incoming_by_id = _drop_incoming(store, set(ids))
+    outcome: dict[str, str] = {}
+    for (key, obj), object_id in zip(objects, ids, strict=True):
+        if store.sets[key].remove(object_id) is None:
+            continue
+        soft = key in SOFT_DELETE_SETS
+        incoming = incoming_by_id[object_id]
+        if soft:
+            deleted = {**obj, "deletedDateTime": isotime()}
+            store.recycle[object_id] = DeletedItem(
+                deleted, key, utcnow(), store.links_of(key, object_id), incoming
+            )
+        else:
+            store.directory.pop(object_id, None)
+        for link_key, source in incoming:
+            owner, nav = link_key.rsplit("/", 1)
+            store.changes.record(owner, source, link=nav, target=object_id, removed=True)
+        for link_key, by_source in store.links.items():
+            if link_key.startswith(key + "/"):
+                by_source.pop(object_id, None)
+        store.changes.record(key, object_id, deleted=True, permanent=not soft)
+        outcome[object_id] = "deleted" if soft else "purged"
+        if soft and permanent:
+            store.recycle.pop(object_id)
+            store.directory.pop(object_id, None)
+            store.changes.record(key, object_id, deleted=True, permanent=True)
+            outcome[object_id] = "purged"
+    return outcome
 
 
 def add_password(
@@ -432,10 +455,15 @@ def churn(store: Store, percent: float = 5.0, seed: int = 0) -> None:
         ids = store.sets[key].ids() if key in store.sets else []
         return rng.sample(ids, min(count(key), len(ids)))
 
+    doomed: dict[str, str] = {}  # deleted at the end in one pass over the links
+
+    def alive(key: str, object_id: str) -> bool:
+        return key in store.sets and object_id in store.sets[key] and object_id not in doomed
+
     user_ids = targets("users")
     group_pool = store.sets["groups"].ids() if "groups" in store.sets else []
     for uid in user_ids:
-        if uid not in store.sets["users"]:
+        if not alive("users", uid):
             continue
         roll = rng.random()
         if roll < 0.6:
@@ -454,15 +482,15 @@ def churn(store: Store, percent: float = 5.0, seed: int = 0) -> None:
             update(store, uid, {prop: value}, "users")
         elif roll < 0.8 and group_pool:
             gid = group_pool[rng.randrange(len(group_pool))]
-            if gid in store.sets["groups"] and not add_member(store, gid, uid):
+            if alive("groups", gid) and not add_member(store, gid, uid):
                 remove_member(store, gid, uid)
         elif roll < 0.9:
-            delete(store, uid)
+            doomed[uid] = "users"
         else:
             create_user(store, rng)
-    users_now = store.sets["users"].ids() if "users" in store.sets else []
+    users_now = [u for u in store.sets["users"].ids() if u not in doomed] if "users" in store.sets else []
     for gid in targets("groups"):
-        if gid not in store.sets["groups"]:
+        if not alive("groups", gid):
             continue
         roll = rng.random()
         members = store.linked("groups/members", gid)
@@ -479,17 +507,16 @@ def churn(store: Store, percent: float = 5.0, seed: int = 0) -> None:
             )
         elif roll < 0.75:
             for uid in rng.sample(users_now, min(3, len(users_now))):
-                if uid in store.sets["users"]:
-                    add_member(store, gid, uid)
+                add_member(store, gid, uid)
             if members:
                 remove_member(store, gid, members[rng.randrange(len(members))])
         elif roll < 0.85:
-            delete(store, gid)
+            doomed[gid] = "groups"
         else:
             create_group(
                 store,
                 rng,
-                [u for u in rng.sample(users_now, min(5, len(users_now))) if u in store.sets["users"]],
+                rng.sample(users_now, min(5, len(users_now))),
             )
     for app_id in targets("applications"):
         roll = rng.random()
@@ -505,7 +532,7 @@ def churn(store: Store, percent: float = 5.0, seed: int = 0) -> None:
                 "applications",
             )
         else:
-            delete(store, app_id)
+            doomed[app_id] = "applications"
     for sp_id in targets("servicePrincipals"):
         sp = store.sets["servicePrincipals"].objects.get(sp_id)
         if sp is None:
@@ -516,7 +543,6 @@ def churn(store: Store, percent: float = 5.0, seed: int = 0) -> None:
             update(store, sp_id, {"tags": sorted({*sp["tags"], "HideApp"})}, "servicePrincipals")
         else:
             rename(store, sp_id, None, "servicePrincipals")
-    users_now = [u for u in users_now if u in store.sets["users"]]
     for policy_id in targets(CA_POLICIES):
         policy = store.sets[CA_POLICIES].objects[policy_id]
         if rng.random() < 0.5 or not users_now:
@@ -524,6 +550,7 @@ def churn(store: Store, percent: float = 5.0, seed: int = 0) -> None:
             set_ca_state(store, policy_id, rng.choice(choices))
         else:
             ca_exclusion(store, policy_id, users_now[rng.randrange(len(users_now))])
+    delete_many(store, [(key, store.sets[key].objects[i]) for i, key in doomed.items()])
 
 
 # --- dispatch ------------------------------------------------------------------------------------------
