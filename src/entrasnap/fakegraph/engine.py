@@ -389,6 +389,7 @@ class Engine:
             if not isinstance(request.body, dict):
                 raise bad_request("Empty Payload. JSON content expected.")
             self.store.singletons[key] = {**request.body}
+            self.store.changes.record(key, key)
             return Response(204)
         if obj is None:
             raise not_found(key.rsplit("/", 1)[-1])
