@@ -150,7 +150,28 @@ def test_churn_is_deterministic_and_visible_in_delta(fakegraph: RunningFakeGraph
         assert {u["id"] for u in seen} == changed_users
 
 
+def test_cli_spellings_of_actions(fakegraph: RunningFakeGraph) -> None:
+    store = fakegraph.store
+    policy_id = store.sets[CA].ids()[1]
+    uid = store.sets["users"].ids()[2]
+    with fakegraph.client() as client:
+        act(client, fakegraph, action="disable-ca", id=policy_id)
+        assert store.sets[CA].objects[policy_id]["state"] == "disabled"
+        act(client, fakegraph, action="report-only-ca", id=policy_id)
+        assert store.sets[CA].objects[policy_id]["state"] == "enabledForReportingButNotEnforced"
+        act(client, fakegraph, action="add-exclusion", id=policy_id, user=uid)
+        assert uid in store.sets[CA].objects[policy_id]["conditions"]["users"]["excludeUsers"]
+        summary = act(client, fakegraph, action="hard-delete", id=uid)
+        assert summary["changes"][-1] == {"set": "users", "id": uid, "kind": "purged"}
+        assert uid not in store.recycle and uid not in store.directory
+
+
 def test_unknown_action_and_object(fakegraph: RunningFakeGraph) -> None:
     with fakegraph.client() as client:
-        for payload in ({"action": "explode"}, {"action": "rename", "id": "nope"}, {"id": "x"}):
+        for payload in (
+            {"action": "explode"},
+            {"action": "rename", "id": "nope"},
+            {"id": "x"},
+            {"action": "churn", "percent": "lots"},
+        ):
             assert client.post(f"{fakegraph.url}/_fakegraph/mutate", json=payload).status_code == 400

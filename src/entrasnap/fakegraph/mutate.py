@@ -591,15 +591,38 @@ ACTIONS: dict[str, Callable[[Store, JSON], Any]] = {
 }
 
 
+# Other spellings (the CLI's ``entrasnap fakegraph mutate disable-ca``...): name -> (action, fixed arguments).
+ALIASES: dict[str, tuple[str, JSON]] = {
+    "disable_ca": ("ca_state", {"state": "disabled"}),
+    "enable_ca": ("ca_state", {"state": "enabled"}),
+    "report_only_ca": ("ca_state", {"state": "enabledForReportingButNotEnforced"}),
+    "add_exclusion": ("ca_exclude", {}),
+    "remove_exclusion": ("ca_unexclude", {}),
+    "add_credential": ("add_password", {}),
+    "add_eligibility": ("add_pim_eligibility", {}),
+}
+
+
 def apply(store: Store, payload: JSON) -> JSON:
     """Run one mutation ``{"action": ..., ...}``; returns the action, its result and the changes recorded."""
     if not isinstance(payload, dict) or "action" not in payload:
         raise MutationError("body must be a JSON object with an 'action'")
-    action = ACTIONS.get(str(payload["action"]))
+    name = str(payload["action"]).replace("-", "_")
+    if name in ALIASES:
+        name, fixed = ALIASES[name]
+        payload = {**payload, **fixed}
+    action = ACTIONS.get(name)
     if action is None:
-        raise MutationError(f"unknown action {payload['action']!r}; known: {', '.join(sorted(ACTIONS))}")
+        raise MutationError(
+            f"unknown action {payload['action']!r}; known: {', '.join(sorted({*ACTIONS, *ALIASES}))}"
+        )
     before = store.changes.seq
-    result = action(store, payload)
+    try:
+        result = action(store, payload)
+    except MutationError:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:  # arguments of the wrong kind
+        raise MutationError(f"bad arguments for {payload['action']!r}: {exc}") from exc
     return {"action": payload["action"], "result": result, "changes": summary(store, before)}
 
 
