@@ -1113,7 +1113,6 @@ def _settings(store: Store, ctx: Context) -> None:
             "directorySettingTemplates",
             {
                 "id": template_id,
-                "deletedDateTime": None,
                 "displayName": display,
                 "description": description,
                 "values": [
