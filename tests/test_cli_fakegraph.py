@@ -25,7 +25,10 @@ EXE = [sys.executable, "-m", "entrasnap.cli"]
 def start_server(*args: str) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
         [*EXE, "fakegraph", "serve", "--port", "0", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     assert proc.stdout is not None
     deadline = time.monotonic() + 120
@@ -50,9 +53,26 @@ def served() -> Iterator[str]:
 def test_serve_help_documents_every_knob() -> None:
     result = runner.invoke(app, ["fakegraph", "serve", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
-    for knob in ("--size", "--seed", "--port", "--host", "--state", "--time-scale", "--latency-ms",
-                 "--per-object-ms", "--error-rate", "--drop-rate", "--slow-rate", "--slow-ms", "--licenses",
-                 "--no-throttling", "--resource-units", "--delta-token-ttl", "--token-lifetime", "--client"):
+    for knob in (
+        "--size",
+        "--seed",
+        "--port",
+        "--host",
+        "--state",
+        "--time-scale",
+        "--latency-ms",
+        "--per-object-ms",
+        "--error-rate",
+        "--drop-rate",
+        "--slow-rate",
+        "--slow-ms",
+        "--licenses",
+        "--no-throttling",
+        "--resource-units",
+        "--delta-token-ttl",
+        "--token-lifetime",
+        "--client",
+    ):
         assert knob in result.output, knob
 
 
@@ -78,12 +98,16 @@ def test_token_command_carries_only_named_roles(served: str) -> None:
 
 
 def test_token_offline_matches_generated_tenant_id() -> None:
-    result = runner.invoke(app, ["fakegraph", "token", "--roles", "Group.Read.All", "--size", "S", "--seed", "3"])
+    result = runner.invoke(
+        app, ["fakegraph", "token", "--roles", "Group.Read.All", "--size", "S", "--seed", "3"]
+    )
     assert result.exit_code == 0
     from entrasnap.fakegraph.tenant import generate
 
     tenant = generate("S", 3).tenant_id
-    assert authenticate(f"Bearer {result.output.strip()}", tenant).permissions == frozenset({"Group.Read.All"})
+    assert authenticate(f"Bearer {result.output.strip()}", tenant).permissions == frozenset(
+        {"Group.Read.All"}
+    )
 
 
 def test_serve_bad_licence_is_a_clear_error() -> None:
@@ -95,7 +119,9 @@ def test_serve_bad_licence_is_a_clear_error() -> None:
 
 def test_serve_port_in_use_is_a_clear_error(served: str) -> None:
     port = served.rsplit(":", 1)[1]
-    proc = subprocess.run([*EXE, "fakegraph", "serve", "--port", port], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [*EXE, "fakegraph", "serve", "--port", port], check=False, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 1
     assert "cannot listen" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -107,8 +133,9 @@ def test_state_file_survives_restart_and_mutation(tmp_path: Path) -> None:
     try:
         headers = {"Authorization": "Bearer x"}
         user = httpx.get(f"{url}/v1.0/users?$top=1", headers=headers).json()["value"][0]
-        patched = httpx.patch(f"{url}/v1.0/users/{user['id']}", json={"jobTitle": "Chief Snapshot Officer"},
-                              headers=headers)
+        patched = httpx.patch(
+            f"{url}/v1.0/users/{user['id']}", json={"jobTitle": "Chief Snapshot Officer"}, headers=headers
+        )
         assert patched.status_code == 204
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -116,13 +143,27 @@ def test_state_file_survives_restart_and_mutation(tmp_path: Path) -> None:
     assert state.exists()
     proc, url = start_server("--state", str(state))
     try:
-        got = httpx.get(f"{url}/v1.0/users/{user['id']}?$select=jobTitle", headers={"Authorization": "Bearer x"})
+        got = httpx.get(
+            f"{url}/v1.0/users/{user['id']}?$select=jobTitle", headers={"Authorization": "Bearer x"}
+        )
         assert got.json()["jobTitle"] == "Chief Snapshot Officer"
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
-    result = runner.invoke(app, ["fakegraph", "mutate", "rename", "--state", str(state),
-                                 "--set", f"id={user['id']}", "--set", "displayName=Renamed Person"])
+    result = runner.invoke(
+        app,
+        [
+            "fakegraph",
+            "mutate",
+            "rename",
+            "--state",
+            str(state),
+            "--set",
+            f"id={user['id']}",
+            "--set",
+            "displayName=Renamed Person",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)
 

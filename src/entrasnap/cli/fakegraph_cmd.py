@@ -53,45 +53,81 @@ def tenant_id_for(size: str, seed: int) -> str:
 
 @app.command()
 def serve(
-    size: Size = typer.Option(Size.S, "--size", help="Tenant size preset: S (200 users), M (20,000), L (200,000)."),
+    size: Size = typer.Option(
+        Size.S, "--size", help="Tenant size preset: S (200 users), M (20,000), L (200,000)."
+    ),
     seed: int = typer.Option(1, "--seed", help="Seed: the same size and seed always give the same tenant."),
     port: int = typer.Option(8400, "--port", help="TCP port to listen on (0: any free port)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (keep it on loopback)."),
     state: Path | None = typer.Option(
-        None, "--state", help="Keep the tenant in this file: loaded if it exists, else generated and saved; "
-        "saved again after every change and on exit."),
+        None,
+        "--state",
+        help="Keep the tenant in this file: loaded if it exists, else generated and saved; "
+        "saved again after every change and on exit.",
+    ),
     licenses: str = typer.Option(
-        "p1,p2,governance", "--licenses",
+        "p1,p2,governance",
+        "--licenses",
         help="Licences the tenant holds (p1, p2, governance, or none). Without p2, PIM answers as Graph does "
-        "for a tenant lacking Entra ID P2; without p1, Conditional Access does."),
+        "for a tenant lacking Entra ID P2; without p1, Conditional Access does.",
+    ),
     time_scale: float = typer.Option(
-        1.0, "--time-scale", min=0.0001,
+        1.0,
+        "--time-scale",
+        min=0.0001,
         help="Multiplies every delay: latency, throttling windows, Retry-After and the Conditional Access "
-        "1-request-per-second pacing (0.01 runs 100x faster, for benchmarks of large tenants)."),
-    latency_ms: float = typer.Option(0.0, "--latency-ms", min=0.0, help="Latency model: base milliseconds per request."),
+        "1-request-per-second pacing (0.01 runs 100x faster, for benchmarks of large tenants).",
+    ),
+    latency_ms: float = typer.Option(
+        0.0, "--latency-ms", min=0.0, help="Latency model: base milliseconds per request."
+    ),
     per_object_ms: float = typer.Option(
-        0.0, "--per-object-ms", min=0.0, help="Latency model: extra milliseconds per object returned."),
+        0.0, "--per-object-ms", min=0.0, help="Latency model: extra milliseconds per object returned."
+    ),
     error_rate: float = typer.Option(
-        0.0, "--error-rate", min=0.0, max=1.0, help="Fault: share of requests answered 500/502/503/504."),
+        0.0, "--error-rate", min=0.0, max=1.0, help="Fault: share of requests answered 500/502/503/504."
+    ),
     drop_rate: float = typer.Option(
-        0.0, "--drop-rate", min=0.0, max=1.0, help="Fault: share of responses whose connection drops mid-body."),
+        0.0,
+        "--drop-rate",
+        min=0.0,
+        max=1.0,
+        help="Fault: share of responses whose connection drops mid-body.",
+    ),
     slow_rate: float = typer.Option(
-        0.0, "--slow-rate", min=0.0, max=1.0, help="Fault: share of requests delayed by --slow-ms more."),
-    slow_ms: float = typer.Option(5000.0, "--slow-ms", min=0.0, help="Fault: the extra delay of a slow response."),
+        0.0, "--slow-rate", min=0.0, max=1.0, help="Fault: share of requests delayed by --slow-ms more."
+    ),
+    slow_ms: float = typer.Option(
+        5000.0, "--slow-ms", min=0.0, help="Fault: the extra delay of a slow response."
+    ),
     fault_seed: int = typer.Option(0, "--fault-seed", help="Seed of the fault dice."),
-    no_throttling: bool = typer.Option(False, "--no-throttling", help="Turn the resource-unit throttling off."),
+    no_throttling: bool = typer.Option(
+        False, "--no-throttling", help="Turn the resource-unit throttling off."
+    ),
     resource_units: int | None = typer.Option(
-        None, "--resource-units", min=1,
-        help="Throttling bucket in resource units per 10 s (default by size: 3,500 S / 5,000 M / 8,000 L)."),
+        None,
+        "--resource-units",
+        min=1,
+        help="Throttling bucket in resource units per 10 s (default by size: 3,500 S / 5,000 M / 8,000 L).",
+    ),
     delta_token_ttl: float = typer.Option(
-        7 * 24 * 3600.0, "--delta-token-ttl", min=0.0,
-        help="Seconds a delta token stays valid before syncStateNotFound (Graph: 7 days)."),
+        7 * 24 * 3600.0,
+        "--delta-token-ttl",
+        min=0.0,
+        help="Seconds a delta token stays valid before syncStateNotFound (Graph: 7 days).",
+    ),
     token_lifetime: float = typer.Option(
-        3599.0, "--token-lifetime", min=1.0, help="Seconds an access token issued by the token endpoint lives."),
+        3599.0,
+        "--token-lifetime",
+        min=1.0,
+        help="Seconds an access token issued by the token endpoint lives.",
+    ),
     client: list[str] = typer.Option(
-        [], "--client",
+        [],
+        "--client",
         help="Register an app for the token endpoint as CLIENT_ID:SECRET:ROLE1,ROLE2 (its tokens carry only "
-        "those roles). Unregistered clients get every permission. Repeatable."),
+        "those roles). Unregistered clients get every permission. Repeatable.",
+    ),
 ) -> None:
     """Serve a fake Microsoft Graph tenant over HTTP.
 
@@ -105,9 +141,17 @@ def serve(
 
     chosen_licences = parse_licences(licenses)
     settings = Settings(
-        time_scale=time_scale, latency_ms=latency_ms, per_object_ms=per_object_ms, error_rate=error_rate,
-        drop_rate=drop_rate, slow_rate=slow_rate, slow_ms=slow_ms, throttling=not no_throttling,
-        resource_units=resource_units, delta_token_ttl=delta_token_ttl, token_lifetime=token_lifetime,
+        time_scale=time_scale,
+        latency_ms=latency_ms,
+        per_object_ms=per_object_ms,
+        error_rate=error_rate,
+        drop_rate=drop_rate,
+        slow_rate=slow_rate,
+        slow_ms=slow_ms,
+        throttling=not no_throttling,
+        resource_units=resource_units,
+        delta_token_ttl=delta_token_ttl,
+        token_lifetime=token_lifetime,
         fault_seed=fault_seed,
     )
     if state is not None and state.exists():
@@ -153,8 +197,10 @@ async def _serve(fake: Any, host: str, port: int, state: Path | None) -> None:
     if sockets:
         bound = int(sockets[0].getsockname()[1])
     store = fake.store
-    typer.echo(f"fakegraph serving tenant {store.tenant_id} ({store.domain}, size {store.size}) "
-               f"at http://{host}:{bound}")
+    typer.echo(
+        f"fakegraph serving tenant {store.tenant_id} ({store.domain}, size {store.size}) "
+        f"at http://{host}:{bound}"
+    )
     typer.echo(f"  Graph:  http://{host}:{bound}/v1.0/  and  /beta/")
     typer.echo(f"  Token:  http://{host}:{bound}/{store.tenant_id}/oauth2/v2.0/token")
     sys.stdout.flush()
@@ -171,8 +217,12 @@ async def _serve(fake: Any, host: str, port: int, state: Path | None) -> None:
 
 @app.command()
 def token(
-    roles: str = typer.Option("", "--roles", help="Application permissions the token holds, comma-separated."),
-    tenant: str | None = typer.Option(None, "--tenant", help="Tenant id (default: from --url, or --size/--seed)."),
+    roles: str = typer.Option(
+        "", "--roles", help="Application permissions the token holds, comma-separated."
+    ),
+    tenant: str | None = typer.Option(
+        None, "--tenant", help="Tenant id (default: from --url, or --size/--seed)."
+    ),
     url: str | None = typer.Option(None, "--url", help="A running fakegraph, to read its tenant id."),
     size: Size = typer.Option(Size.S, "--size", help="Size of the tenant, when neither --tenant nor --url."),
     seed: int = typer.Option(1, "--seed", help="Seed of the tenant, when neither --tenant nor --url."),
@@ -211,12 +261,19 @@ def info(url: str = typer.Option("http://127.0.0.1:8400", "--url", help="The run
 
 @app.command()
 def mutate(
-    action: str = typer.Argument(..., help="What to change: churn, rename, disable-ca, report-only-ca, "
-                                 "add-exclusion, remove-exclusion, add-member, remove-member, delete, hard-delete, "
-                                 "add-credential, add-eligibility (see docs/FAKEGRAPH.md)."),
-    param: list[str] = typer.Option([], "--set", "-s", help="A parameter of the action as KEY=VALUE. Repeatable."),
+    action: str = typer.Argument(
+        ...,
+        help="What to change: churn, rename, disable-ca, report-only-ca, "
+        "add-exclusion, remove-exclusion, add-member, remove-member, delete, hard-delete, "
+        "add-credential, add-eligibility (see docs/FAKEGRAPH.md).",
+    ),
+    param: list[str] = typer.Option(
+        [], "--set", "-s", help="A parameter of the action as KEY=VALUE. Repeatable."
+    ),
     url: str | None = typer.Option(None, "--url", help="A running fakegraph to change."),
-    state: Path | None = typer.Option(None, "--state", help="A tenant state file to change (no server running)."),
+    state: Path | None = typer.Option(
+        None, "--state", help="A tenant state file to change (no server running)."
+    ),
 ) -> None:
     """Make realistic changes to a fake tenant between snapshots; prints what changed as JSON."""
     from entrasnap.fakegraph import mutate as mutations

@@ -31,14 +31,28 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def issue_token(tenant_id: str, roles: list[str], *, app_id: str = DEFAULT_APP_ID,
-                lifetime: float = 3599.0, now: float | None = None) -> str:
+def issue_token(
+    tenant_id: str,
+    roles: list[str],
+    *,
+    app_id: str = DEFAULT_APP_ID,
+    lifetime: float = 3599.0,
+    now: float | None = None,
+) -> str:
     """A signed application token holding exactly ``roles``."""
     issued = int(now if now is not None else time.time())
     claims = {
-        "aud": GRAPH_AUDIENCE, "iss": f"{ISSUER_PREFIX}{tenant_id}/", "iat": issued, "nbf": issued,
-        "exp": issued + int(lifetime), "appid": app_id, "tid": tenant_id, "roles": sorted(roles),
-        "idtyp": "app", "oid": str(uuid.uuid5(uuid.NAMESPACE_URL, app_id)), "fakegraph": True,
+        "aud": GRAPH_AUDIENCE,
+        "iss": f"{ISSUER_PREFIX}{tenant_id}/",
+        "iat": issued,
+        "nbf": issued,
+        "exp": issued + int(lifetime),
+        "appid": app_id,
+        "tid": tenant_id,
+        "roles": sorted(roles),
+        "idtyp": "app",
+        "oid": str(uuid.uuid5(uuid.NAMESPACE_URL, app_id)),
+        "fakegraph": True,
     }
     header = {"typ": "JWT", "alg": "HS256", "kid": "fakegraph"}
     signing_input = _b64(json.dumps(header).encode()) + "." + _b64(json.dumps(claims).encode())
@@ -53,9 +67,15 @@ class Principal:
 
 
 def _unauthorized(message: str) -> GraphError:
-    return GraphError(401, "InvalidAuthenticationToken", message,
-                      {"WWW-Authenticate": 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/'
-                       'common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"'})
+    return GraphError(
+        401,
+        "InvalidAuthenticationToken",
+        message,
+        {
+            "WWW-Authenticate": 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/'
+            'common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"'
+        },
+    )
 
 
 def authenticate(authorization: str | None, tenant_id: str, now: float | None = None) -> Principal:
@@ -75,8 +95,9 @@ def authenticate(authorization: str | None, tenant_id: str, now: float | None = 
     except (ValueError, UnicodeDecodeError):
         return Principal(DEFAULT_APP_ID, None)
     if not isinstance(header, dict) or header.get("kid") != "fakegraph" or not isinstance(claims, dict):
-        return Principal(str(claims.get("appid", DEFAULT_APP_ID)) if isinstance(claims, dict) else DEFAULT_APP_ID,
-                         None)
+        return Principal(
+            str(claims.get("appid", DEFAULT_APP_ID)) if isinstance(claims, dict) else DEFAULT_APP_ID, None
+        )
     expected = hmac.new(SIGNING_KEY, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
     if not hmac.compare_digest(expected, _unb64(parts[2])):
         raise _unauthorized("Access token validation failure. Invalid signature.")

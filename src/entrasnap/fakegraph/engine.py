@@ -31,8 +31,11 @@ from entrasnap.fakegraph.resource import Resource, fill
 from entrasnap.fakegraph.router import Match, Router
 from entrasnap.fakegraph.state import JSON, DeletedItem, Store, isotime, utcnow
 from entrasnap.fakegraph.throttle import Limiter
+from entrasnap.fakegraph.versions import BETA_MISSING, BETA_RENAMES
 
-JSON_TYPE = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+JSON_TYPE = (
+    "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+)
 WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
 
 
@@ -98,8 +101,9 @@ class Engine:
         try:
             response = self._handle(request)
         except GraphError as error:
-            response = Response(error.status, error.body(request_id, request.header("client-request-id")),
-                                dict(error.headers))
+            response = Response(
+                error.status, error.body(request_id, request.header("client-request-id")), dict(error.headers)
+            )
         response.headers.setdefault("request-id", request_id)
         response.headers.setdefault("client-request-id", request.header("client-request-id") or request_id)
         if isinstance(response.body, dict):
@@ -143,7 +147,9 @@ class Engine:
             return
         needed = resource.write if writing else resource.read
         if not needed or not request.permissions.intersection(needed):
-            raise GraphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+            raise GraphError(
+                403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."
+            )
 
     # --- generic dispatch -----------------------------------------------------------------------
 
@@ -155,7 +161,9 @@ class Engine:
             if not resource.write:
                 allowed = frozenset({"GET"})
         if method not in allowed and not (method == "GET" and mode in {"count", "cast", "delta"}):
-            raise GraphError(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
+            raise GraphError(
+                405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target."
+            )
         kind = resource.kind
         if kind == "singleton":
             return self.singleton(request, match)
@@ -178,7 +186,9 @@ class Engine:
 
     # --- reading --------------------------------------------------------------------------------
 
-    def context_url(self, request: Request, match: Match, select: list[str] | None, entity: bool = False) -> str:
+    def context_url(
+        self, request: Request, match: Match, select: list[str] | None, entity: bool = False
+    ) -> str:
         resource = match.resource
         if resource.context:
             name = resource.context
@@ -214,7 +224,8 @@ class Engine:
         size = int(top)
         if size < 1 or size > resource.max_page_size:
             raise unsupported_query(
-                f"Invalid page size specified: '{size}'. Must be between 1 and {resource.max_page_size} inclusive.")
+                f"Invalid page size specified: '{size}'. Must be between 1 and {resource.max_page_size} inclusive."
+            )
         return size
 
     def check_query(self, request: Request, resource: Resource) -> None:
@@ -228,10 +239,13 @@ class Engine:
             given = filtered_equalities(request.query.get("$filter", ""))
             if not any(all(p in given for p in alternative) for alternative in resource.required_filter):
                 names = " or ".join(" and ".join(a) for a in resource.required_filter)
-                raise bad_request(f"The request must filter on {names} using the 'eq' operator.", "BadRequest")
+                raise bad_request(
+                    f"The request must filter on {names} using the 'eq' operator.", "BadRequest"
+                )
 
-    def selection(self, request: Request, resource: Resource, collection: bool = False
-                  ) -> tuple[list[str] | None, list[str] | None]:
+    def selection(
+        self, request: Request, resource: Resource, collection: bool = False
+    ) -> tuple[list[str] | None, list[str] | None]:
         """(properties to return, the $select list as given, for @odata.context)."""
         raw = request.query.get("$select")
         if raw is None:
@@ -242,8 +256,14 @@ class Engine:
             raise GraphError(501, "NotImplemented", "This operation target is not yet supported.")
         return ([*select, "id"] if "id" not in select else select), select
 
-    def render(self, request: Request, obj: JSON, resource: Resource | None, select: list[str] | None,
-               expand: list[ExpandItem]) -> JSON:
+    def render(
+        self,
+        request: Request,
+        obj: JSON,
+        resource: Resource | None,
+        select: list[str] | None,
+        expand: list[ExpandItem],
+    ) -> JSON:
         out = dict(obj)
         if resource is not None:
             for prop, template in resource.inline.items():
@@ -252,6 +272,11 @@ class Engine:
                 out[prop] = [copy.deepcopy(o) for o in nested.after()] if nested else []
             if resource.extra.get("strip"):
                 strip_paths(out, resource.extra["strip"])
+            if request.version == "beta":
+                strip_paths(out, BETA_MISSING.get(resource.type, ()))
+                for old, new in BETA_RENAMES.get(resource.type, {}).items():
+                    if old in out:
+                        out[new] = out.pop(old)
         sparse = resource is not None and resource.default_select is not None
         out = select_properties(out, select, sparse, resource.extra.get("defaults") if resource else None)
         for item in expand:
@@ -261,8 +286,10 @@ class Engine:
     def expanded(self, request: Request, obj: JSON, resource: Resource | None, item: ExpandItem) -> Any:
         expansion = resource.expand.get(item.name) if resource else None
         if expansion is None:
-            raise bad_request(f"Could not find a property named '{item.name}' on type "
-                              f"'{resource.type if resource else 'microsoft.graph.entity'}'.")
+            raise bad_request(
+                f"Could not find a property named '{item.name}' on type "
+                f"'{resource.type if resource else 'microsoft.graph.entity'}'."
+            )
         if expansion.kind == "ref":
             target_id = obj.get(expansion.prop)
             if not isinstance(target_id, str):
@@ -271,7 +298,9 @@ class Engine:
             return None if found is None else self.render_target(request, found[0], found[1], item)
         if expansion.kind == "contained":
             nested = self.store.sets.get(fill(expansion.key, {"id": str(obj.get("id"))}))
-            return [self.render(request, o, None, item.select, []) for o in (nested.after() if nested else ())]
+            return [
+                self.render(request, o, None, item.select, []) for o in (nested.after() if nested else ())
+            ]
         ids = self.store.linked(expansion.key, str(obj.get("id")))
         rendered = []
         for target_id in ids[:20] if expansion.key.endswith("/members") else ids:
@@ -289,13 +318,20 @@ class Engine:
         found = obj.get(object_id) if obj else None
         return None if found is None else (set_key, found)
 
-    def render_target(self, request: Request, set_key: str, obj: JSON, item: ExpandItem | None = None,
-                      select: list[str] | None = None) -> JSON:
+    def render_target(
+        self,
+        request: Request,
+        set_key: str,
+        obj: JSON,
+        item: ExpandItem | None = None,
+        select: list[str] | None = None,
+    ) -> JSON:
         """A referenced object as Graph shows it in a directoryObject collection: typed, default set."""
         resource = self.set_resources.get(set_key)
         if select is None:
             select = (item.select if item else None) or (
-                list(resource.default_select) if resource and resource.default_select else None)
+                list(resource.default_select) if resource and resource.default_select else None
+            )
         out = {"@odata.type": "#" + self.set_types.get(set_key, "microsoft.graph.directoryObject")}
         rendered = self.render(request, obj, resource, select, item.expand if item else [])
         rendered.pop("@odata.type", None)
@@ -327,8 +363,9 @@ class Engine:
         body: JSON = {"@odata.context": self.context_url(request, match, given_select)}
         if request.query.get("$count", "").lower() == "true":
             self.require_eventual(request, resource)
-            body["@odata.count"] = sum(1 for o in self.source_objects(resource, match.params)
-                                       if predicate is None or predicate(o))
+            body["@odata.count"] = sum(
+                1 for o in self.source_objects(resource, match.params) if predicate is None or predicate(o)
+            )
         if more and page:
             body["@odata.nextLink"] = self.next_link(request, encode_token(str(page[-1][id_field])))
         body["value"] = [self.render(request, o, resource, select, expand) for o in page]
@@ -337,7 +374,9 @@ class Engine:
     def next_link(self, request: Request, token: str) -> str:
         query = {k: v for k, v in request.query.items() if k != "$skiptoken"}
         query["$skiptoken"] = token
-        return f"{request.base_url}/{request.version}{request.path}?" + urlencode(query, quote_via=quote, safe="$,'():=")
+        return f"{request.base_url}/{request.version}{request.path}?" + urlencode(
+            query, quote_via=quote, safe="$,'():="
+        )
 
     def require_eventual(self, request: Request, resource: Resource) -> None:
         if resource.directory_object and request.header("consistencylevel") != "eventual":
@@ -363,8 +402,10 @@ class Engine:
         if obj is None and entity_set is not None:  # ids compare case-insensitively
             lowered = object_id.lower()
             obj = next((o for i, o in entity_set.objects.items() if i.lower() == lowered), None)
-        if obj is None or (resource.match and not all(
-                str(obj.get(p, "")).lower() == match.params[q].lower() for p, q in resource.match)):
+        if obj is None or (
+            resource.match
+            and not all(str(obj.get(p, "")).lower() == match.params[q].lower() for p, q in resource.match)
+        ):
             raise not_found(object_id)
         return obj, key
 
@@ -424,7 +465,9 @@ class Engine:
             return self.add_link(request, match)
         if match.mode == "item_ref":
             if request.method != "DELETE":
-                raise GraphError(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
+                raise GraphError(
+                    405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target."
+                )
             return self.remove_link(match)
         if match.mode == "item":
             target = match.params["key"]
@@ -439,7 +482,9 @@ class Engine:
         token = request.query.get("$skiptoken")
         offset = int(decode_token(token)) if token else 0
         predicate = parse_filter(request.query["$filter"]).predicate if "$filter" in request.query else None
-        select = [s.strip() for s in request.query["$select"].split(",")] if "$select" in request.query else None
+        select = (
+            [s.strip() for s in request.query["$select"].split(",")] if "$select" in request.query else None
+        )
         cast_type = match.cast
         page: list[JSON] = []
         position = offset
@@ -455,10 +500,16 @@ class Engine:
             if predicate is not None and not predicate(obj):
                 continue
             if match.mode == "ref":
-                page.append({"@odata.id": f"{request.base_url}/v2/{self.store.tenant_id}/directoryObjects/{obj['id']}"
-                             f"/Microsoft.DirectoryServices.{self.set_types.get(set_key, 'x.directoryObject').split('.')[-1].capitalize()}"})
+                page.append(
+                    {
+                        "@odata.id": f"{request.base_url}/v2/{self.store.tenant_id}/directoryObjects/{obj['id']}"
+                        f"/Microsoft.DirectoryServices.{self.set_types.get(set_key, 'x.directoryObject').split('.')[-1].capitalize()}"
+                    }
+                )
             else:
-                page.append(self.render_target(request, set_key, obj, select=[*select, "id"] if select else None))
+                page.append(
+                    self.render_target(request, set_key, obj, select=[*select, "id"] if select else None)
+                )
             if size is not None and len(page) == size:
                 more = position < len(ids)
                 break
@@ -474,8 +525,16 @@ class Engine:
     @staticmethod
     def reference_id(body: Any) -> str:
         if not isinstance(body, dict) or not isinstance(body.get("@odata.id"), str):
-            raise bad_request("Invalid request body: an '@odata.id' reference is required.", "Request_BadRequest")
-        return str(body["@odata.id"]).rstrip("/").rsplit("/", 1)[-1].removeprefix("directoryObjects(").strip("')")
+            raise bad_request(
+                "Invalid request body: an '@odata.id' reference is required.", "Request_BadRequest"
+            )
+        return (
+            str(body["@odata.id"])
+            .rstrip("/")
+            .rsplit("/", 1)[-1]
+            .removeprefix("directoryObjects(")
+            .strip("')")
+        )
 
     def add_link(self, request: Request, match: Match) -> Response:
         target = self.reference_id(request.body)
@@ -486,8 +545,11 @@ class Engine:
         key = self.link_key(match.resource)
         if not self.store.link(key, source_id, target):
             nav = key.rsplit("/", 1)[-1]
-            raise bad_request("One or more added object references already exist for the following modified "
-                              f"properties: '{nav}'.", "Request_BadRequest")
+            raise bad_request(
+                "One or more added object references already exist for the following modified "
+                f"properties: '{nav}'.",
+                "Request_BadRequest",
+            )
         owner, nav = key.rsplit("/", 1)
         self.store.changes.record(owner, source_id, link=nav, target=target)
         return Response(204)
@@ -574,24 +636,37 @@ class Engine:
         key = resource.key_for(match.params)
         entity_set = self.store.set(key, resource.id_field)
         if obj[resource.id_field] in entity_set:
-            raise bad_request(f"An object with id '{obj[resource.id_field]}' already exists.", "Request_BadRequest")
+            raise bad_request(
+                f"An object with id '{obj[resource.id_field]}' already exists.", "Request_BadRequest"
+            )
         self.store.add(key, obj, directory_object=resource.directory_object)
         for prop, value in binds.items():
             self.bind(resource, obj["id"], prop.removesuffix("@odata.bind"), value)
         self.store.changes.record(key, str(obj[resource.id_field]))
         body_out = {"@odata.context": self.context_url(request, match, None, entity=True)}
         body_out.update(self.render(request, obj, resource, None, []))
-        return Response(201, body_out, {"Location": f"{request.base_url}/{request.version}/{key}/{obj[resource.id_field]}"},
-                        objects=1)
+        return Response(
+            201,
+            body_out,
+            {"Location": f"{request.base_url}/{request.version}/{key}/{obj[resource.id_field]}"},
+            objects=1,
+        )
 
     def update(self, request: Request, match: Match, obj: JSON, key: str) -> Response:
         if not isinstance(request.body, dict):
             raise bad_request("Empty Payload. JSON content expected.")
-        read_only = set(match.resource.extra.get("read_only", ())) | {"id", "createdDateTime", "deletedDateTime"}
+        read_only = set(match.resource.extra.get("read_only", ())) | {
+            "id",
+            "createdDateTime",
+            "deletedDateTime",
+        }
         touched = read_only.intersection(request.body) - {
-            k for k in read_only if request.body.get(k) == obj.get(k)}
+            k for k in read_only if request.body.get(k) == obj.get(k)
+        }
         if touched:
-            raise bad_request(f"Property '{sorted(touched)[0]}' is read-only and cannot be set.", "Request_BadRequest")
+            raise bad_request(
+                f"Property '{sorted(touched)[0]}' is read-only and cannot be set.", "Request_BadRequest"
+            )
         self.merge(obj, request.body, match.resource)
         self.store.set(key).put(obj)
         self.store.changes.record(key, str(obj[match.resource.id_field]))
@@ -608,8 +683,9 @@ class Engine:
         if resource.soft_delete:
             deleted = {**obj, "deletedDateTime": isotime()}
             incoming = self.store.drop_references(object_id)
-            self.store.recycle[object_id] = DeletedItem(deleted, key, utcnow(), self.store.links_of(key, object_id),
-                                                        incoming)
+            self.store.recycle[object_id] = DeletedItem(
+                deleted, key, utcnow(), self.store.links_of(key, object_id), incoming
+            )
         else:
             incoming = self.store.drop_references(object_id)
             self.store.directory.pop(object_id, None)

@@ -9,8 +9,11 @@ from entrasnap.fakegraph.state import Store
 # Licence -> (status, code, message) as Graph answers a tenant without it.
 MISSING: dict[str, tuple[int, str, str]] = {
     P2: (400, "AadPremiumLicenseRequired", "The tenant needs an AAD Premium 2 license."),
-    P1: (403, "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
-         "Neither tenant is B2C or tenant doesn't have premium license"),
+    P1: (
+        403,
+        "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+        "Neither tenant is B2C or tenant doesn't have premium license",
+    ),
     GOVERNANCE: (403, "Forbidden", "The tenant is not licensed for Microsoft Entra ID Governance."),
 }
 # A licence that also grants the features of another.

@@ -24,9 +24,7 @@ from entrasnap.fakegraph.state import JSON
 class GraphError(Exception):
     """An error that Graph answers with its standard error body."""
 
-    def __init__(
-        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
-    ) -> None:
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -107,8 +105,8 @@ def parse_expand(text: str) -> list[ExpandItem]:
         if not match:
             raise bad_request(f"Parsing OData Select and Expand failed: syntax error at '{part}'.")
         item = ExpandItem(match.group(1))
-        for option in (match.group(2) or "").split(";"):
-            option = option.strip()
+        for raw_option in (match.group(2) or "").split(";"):
+            option = raw_option.strip()
             if not option:
                 continue
             key, _, value = option.partition("=")
@@ -122,8 +120,12 @@ def parse_expand(text: str) -> list[ExpandItem]:
     return items
 
 
-def select_properties(obj: JSON, select: list[str] | tuple[str, ...] | None, sparse: bool = False,
-                      defaults: Mapping[str, Any] | None = None) -> JSON:
+def select_properties(
+    obj: JSON,
+    select: list[str] | tuple[str, ...] | None,
+    sparse: bool = False,
+    defaults: Mapping[str, Any] | None = None,
+) -> JSON:
     """Keep only the selected properties (plus ``@odata.type``).
 
     ``sparse`` objects are stored without their null or default-valued properties (users, groups and
@@ -217,11 +219,29 @@ def _compare(op: str, left: Any, right: Any) -> bool:
     if left is None or right is None:
         return False
     try:
-        return {
-            "gt": left > right, "ge": left >= right, "lt": left < right, "le": left <= right,
-        }[op]
+        return bool(
+            {
+                "gt": left > right,
+                "ge": left >= right,
+                "lt": left < right,
+                "le": left <= right,
+            }[op]
+        )
     except TypeError:
         return False
+
+
+def _either(a: Predicate, b: Predicate) -> Predicate:
+    return lambda o: a(o) or b(o)
+
+
+def _both(a: Predicate, b: Predicate) -> Predicate:
+    return lambda o: a(o) and b(o)
+
+
+def _lambda_variable(path: str) -> Callable[[Any], Any]:
+    """The value of a lambda variable (``s`` in ``any(s:s eq 'x')``), or a path below it."""
+    return lambda o: _path_value(o.get("$lambda"), path) if path else o.get("$lambda")
 
 
 class _FilterParser:
@@ -257,7 +277,7 @@ class _FilterParser:
         while (tok := self.peek()) and tok.value.lower() == "or":
             self.take()
             right = self.term(scope)
-            left = (lambda a, b: lambda o: a(o) or b(o))(left, right)
+            left = _either(left, right)
         return left
 
     def term(self, scope: dict[str, str]) -> Predicate:
@@ -265,7 +285,7 @@ class _FilterParser:
         while (tok := self.peek()) and tok.value.lower() == "and":
             self.take()
             right = self.factor(scope)
-            left = (lambda a, b: lambda o: a(o) and b(o))(left, right)
+            left = _both(left, right)
         return left
 
     def factor(self, scope: dict[str, str]) -> Predicate:
@@ -294,7 +314,13 @@ class _FilterParser:
                 if not isinstance(haystack, str) or not isinstance(value, str):
                     return False
                 h, v = haystack.lower(), value.lower()
-                return h.startswith(v) if func == "startswith" else h.endswith(v) if func == "endswith" else v in h
+                return (
+                    h.startswith(v)
+                    if func == "startswith"
+                    else h.endswith(v)
+                    if func == "endswith"
+                    else v in h
+                )
 
             return string_function
         if tok.kind == "word" and tok.value.lower().endswith(("/any", "/all")):
@@ -336,7 +362,7 @@ class _FilterParser:
             return lambda o: constant
         head, _, rest = word.partition("/")
         if head in scope:  # a lambda variable such as s in any(s:s eq 'x')
-            return (lambda p: (lambda o: _path_value(o.get("$lambda"), p) if p else o.get("$lambda")))(rest)
+            return _lambda_variable(rest)
         if word.endswith("/any") or word.endswith("/all"):
             collection, _, quantifier = word.rpartition("/")
             self.take("(")

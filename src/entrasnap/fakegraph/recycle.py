@@ -17,21 +17,50 @@ from entrasnap.fakegraph.state import JSON, utcnow
 RETENTION = timedelta(days=30)
 # Type-cast segment -> (set key, permissions that may read those deleted objects).
 KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "microsoft.graph.user": ("users", ("User.Read.All", "User.ReadWrite.All", "Directory.Read.All",
-                                       "Directory.ReadWrite.All")),
-    "microsoft.graph.group": ("groups", ("Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All",
-                                         "Directory.ReadWrite.All")),
-    "microsoft.graph.application": ("applications", ("Application.Read.All", "Application.ReadWrite.All",
-                                                     "Directory.Read.All", "Directory.ReadWrite.All")),
-    "microsoft.graph.servicePrincipal": ("servicePrincipals", ("Application.Read.All", "Application.ReadWrite.All",
-                                                               "Directory.Read.All", "Directory.ReadWrite.All")),
-    "microsoft.graph.administrativeUnit": ("directory/administrativeUnits", (
-        "AdministrativeUnit.Read.All", "AdministrativeUnit.ReadWrite.All", "Directory.Read.All",
-        "Directory.ReadWrite.All")),
+    "microsoft.graph.user": (
+        "users",
+        ("User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"),
+    ),
+    "microsoft.graph.group": (
+        "groups",
+        ("Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"),
+    ),
+    "microsoft.graph.application": (
+        "applications",
+        (
+            "Application.Read.All",
+            "Application.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ),
+    ),
+    "microsoft.graph.servicePrincipal": (
+        "servicePrincipals",
+        (
+            "Application.Read.All",
+            "Application.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ),
+    ),
+    "microsoft.graph.administrativeUnit": (
+        "directory/administrativeUnits",
+        (
+            "AdministrativeUnit.Read.All",
+            "AdministrativeUnit.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ),
+    ),
 }
 ALL_READ = tuple(sorted({p for _, perms in KINDS.values() for p in perms}))
-WRITE = ("User.ReadWrite.All", "Group.ReadWrite.All", "Application.ReadWrite.All",
-         "AdministrativeUnit.ReadWrite.All", "Directory.ReadWrite.All")
+WRITE = (
+    "User.ReadWrite.All",
+    "Group.ReadWrite.All",
+    "Application.ReadWrite.All",
+    "AdministrativeUnit.ReadWrite.All",
+    "Directory.ReadWrite.All",
+)
 
 
 def purge_expired(engine: Engine) -> None:
@@ -49,8 +78,11 @@ def list_deleted(engine: Engine, request: Request, match: Match) -> Response:
     items = [i.obj for i in engine.store.recycle.values() if i.set_key == set_key]
     items = sorted((o for o in items if predicate is None or predicate(o)), key=lambda o: str(o["id"]))
     resource = engine.set_resources.get(set_key)
-    select = [s.strip() for s in request.query["$select"].split(",")] if "$select" in request.query else (
-        list(resource.default_select) if resource and resource.default_select else None)
+    select = (
+        [s.strip() for s in request.query["$select"].split(",")]
+        if "$select" in request.query
+        else (list(resource.default_select) if resource and resource.default_select else None)
+    )
     size = engine.page_size(request, match.resource) or len(items)
     token = request.query.get("$skiptoken")
     from entrasnap.fakegraph.odata import decode_token, encode_token, select_properties
@@ -63,8 +95,13 @@ def list_deleted(engine: Engine, request: Request, match: Match) -> Response:
         body["@odata.count"] = len(items)
     if start + size < len(items):
         body["@odata.nextLink"] = engine.next_link(request, encode_token(str(start + size)))
-    body["value"] = [{"@odata.type": "#" + cast, **select_properties(o, [*select, "id", "deletedDateTime"]
-                                                                     if select else None)} for o in page]
+    body["value"] = [
+        {
+            "@odata.type": "#" + cast,
+            **select_properties(o, [*select, "id", "deletedDateTime"] if select else None),
+        }
+        for o in page
+    ]
     return Response(200, body, objects=len(page))
 
 
@@ -88,8 +125,11 @@ def get_or_purge(engine: Engine, request: Request, match: Match) -> Response:
         engine.store.changes.record(item.set_key, object_id, deleted=True, permanent=True)
         return Response(204)
     cast = next(k for k, (key, _) in KINDS.items() if key == item.set_key)
-    body = {"@odata.context": f"{request.base_url}/{request.version}/$metadata#directoryObjects/$entity",
-            "@odata.type": "#" + cast, **obj}
+    body = {
+        "@odata.context": f"{request.base_url}/{request.version}/$metadata#directoryObjects/$entity",
+        "@odata.type": "#" + cast,
+        **obj,
+    }
     return Response(200, body, objects=1)
 
 
@@ -100,10 +140,14 @@ def restore(engine: Engine, request: Request, match: Match) -> Response:
     item = store.recycle.pop(object_id)
     restored = {**obj, "deletedDateTime": None}
     if item.set_key == "users" and store.sets["users"].index("userPrincipalName").get(
-            str(obj.get("userPrincipalName", "")).lower()):
+        str(obj.get("userPrincipalName", "")).lower()
+    ):
         store.recycle[object_id] = item
-        raise GraphError(400, "Request_BadRequest", "Another object with the same value for property "
-                         "userPrincipalName already exists.")
+        raise GraphError(
+            400,
+            "Request_BadRequest",
+            "Another object with the same value for property userPrincipalName already exists.",
+        )
     store.add(item.set_key, restored, directory_object=True)
     for nav, targets in item.links.items():
         for target in targets:
@@ -115,18 +159,40 @@ def restore(engine: Engine, request: Request, match: Match) -> Response:
             store.changes.record(owner, source, link=nav, target=object_id)
     store.changes.record(item.set_key, object_id)
     cast = next(k for k, (key, _) in KINDS.items() if key == item.set_key)
-    body = {"@odata.context": f"{request.base_url}/{request.version}/$metadata#directoryObjects/$entity",
-            "@odata.type": "#" + cast, **restored}
+    body = {
+        "@odata.context": f"{request.base_url}/{request.version}/$metadata#directoryObjects/$entity",
+        "@odata.type": "#" + cast,
+        **restored,
+    }
     return Response(200, body, objects=1)
 
 
 RESOURCES = [
-    Resource(f"/directory/deletedItems/{cast}", "singleton", "microsoft.graph.directoryObject", perms,
-             extra={"handler": list_deleted})
+    Resource(
+        f"/directory/deletedItems/{cast}",
+        "singleton",
+        "microsoft.graph.directoryObject",
+        perms,
+        extra={"handler": list_deleted},
+    )
     for cast, (_, perms) in KINDS.items()
 ] + [
-    Resource("/directory/deletedItems/{id}", "singleton", "microsoft.graph.directoryObject", ALL_READ, WRITE,
-             methods=frozenset({"GET", "DELETE"}), extra={"handler": get_or_purge}),
-    Resource("/directory/deletedItems/{id}/restore", "singleton", "microsoft.graph.directoryObject", ALL_READ,
-             WRITE, methods=frozenset({"POST"}), extra={"handler": restore}),
+    Resource(
+        "/directory/deletedItems/{id}",
+        "singleton",
+        "microsoft.graph.directoryObject",
+        ALL_READ,
+        WRITE,
+        methods=frozenset({"GET", "DELETE"}),
+        extra={"handler": get_or_purge},
+    ),
+    Resource(
+        "/directory/deletedItems/{id}/restore",
+        "singleton",
+        "microsoft.graph.directoryObject",
+        ALL_READ,
+        WRITE,
+        methods=frozenset({"POST"}),
+        extra={"handler": restore},
+    ),
 ]

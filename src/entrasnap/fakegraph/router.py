@@ -47,16 +47,24 @@ def routes_for(resource: Resource) -> list[Route]:
     item = "{" + ("key" if "{id}" in resource.path else "id") + "}"
     out = []
     if resource.kind == "set":
-        out += [Route(resource, "collection", base), Route(resource, "item", (*base, item)),
-                Route(resource, "count", (*base, "$count"))]
+        out += [
+            Route(resource, "collection", base),
+            Route(resource, "item", (*base, item)),
+            Route(resource, "count", (*base, "$count")),
+        ]
         if resource.delta:
             out.append(Route(resource, "delta", (*base, "delta")))
     elif resource.kind == "singleton":
         out.append(Route(resource, "singleton", base))
     elif resource.kind == "links":
-        out += [Route(resource, "collection", base), Route(resource, "ref", (*base, "$ref")),
-                Route(resource, "count", (*base, "$count")), Route(resource, "item_ref", (*base, item, "$ref")),
-                Route(resource, "cast", (*base, "{cast}")), Route(resource, "item", (*base, item))]
+        out += [
+            Route(resource, "collection", base),
+            Route(resource, "ref", (*base, "$ref")),
+            Route(resource, "count", (*base, "$count")),
+            Route(resource, "item_ref", (*base, item, "$ref")),
+            Route(resource, "cast", (*base, "{cast}")),
+            Route(resource, "item", (*base, item)),
+        ]
     else:
         out += [Route(resource, "link", base), Route(resource, "ref", (*base, "$ref"))]
     return out
@@ -72,7 +80,9 @@ class Router:
         for candidates in self.routes.values():
             # Literal segments win over parameters, earlier segments first (so /users/delta beats /users/{id}).
             candidates.sort(key=lambda r: tuple(s.startswith("{") for s in r.segments))
-        self._prefixes = {r.segments[:n] for rs in self.routes.values() for r in rs for n in range(len(r.segments) + 1)}
+        self._prefixes = {
+            r.segments[:n] for rs in self.routes.values() for r in rs for n in range(len(r.segments) + 1)
+        }
 
     def match(self, path: str, version: str) -> Match:
         segments = _segments(path)
@@ -108,4 +118,6 @@ class Router:
 
     @staticmethod
     def _prefix_matches(template: tuple[str, ...], segments: tuple[str, ...]) -> bool:
-        return all(t.startswith("{") or t.lower() == s.lower() for t, s in zip(template, segments, strict=True))
+        return all(
+            t.startswith("{") or t.lower() == s.lower() for t, s in zip(template, segments, strict=True)
+        )

@@ -81,13 +81,17 @@ class Stats:
 class FakeGraph:
     """One fake tenant served over HTTP: state, engine, throttling, faults and admin endpoints."""
 
-    def __init__(self, store: Store, settings: Settings | None = None,
-                 extra_handlers: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, store: Store, settings: Settings | None = None, extra_handlers: dict[str, Any] | None = None
+    ) -> None:
         self.store = store
         self.settings = settings or Settings()
         self.resources: list[Resource] = all_resources()
-        self.limiter = Limiter(self.settings.resource_units or SIZES[store.size].resource_units_per_10s,
-                               self.settings.time_scale, self.settings.throttling)
+        self.limiter = Limiter(
+            self.settings.resource_units or SIZES[store.size].resource_units_per_10s,
+            self.settings.time_scale,
+            self.settings.throttling,
+        )
         from entrasnap.fakegraph import delta, recycle
 
         handlers = {"delta": delta.handle, **(extra_handlers or {})}
@@ -116,8 +120,16 @@ class FakeGraph:
 
     # --- graph requests -------------------------------------------------------------------------
 
-    def handle(self, method: str, version: str, path: str, query: dict[str, str], headers: dict[str, str],
-               body: Any, base_url: str) -> Response:
+    def handle(
+        self,
+        method: str,
+        version: str,
+        path: str,
+        query: dict[str, str],
+        headers: dict[str, str],
+        body: Any,
+        base_url: str,
+    ) -> Response:
         """Authenticate and answer one Graph request (not a batch)."""
         try:
             principal = auth.authenticate(headers.get("authorization"), self.store.tenant_id)
@@ -125,10 +137,20 @@ class FakeGraph:
             return Response(error.status, error.body(new_request_id()), dict(error.headers))
         return self._run(method, version, path, query, headers, body, base_url, principal)
 
-    def _run(self, method: str, version: str, path: str, query: dict[str, str], headers: dict[str, str],
-             body: Any, base_url: str, principal: auth.Principal) -> Response:
-        request = Request(method, version, path, query, headers, body, base_url, principal.permissions,
-                          principal.app_id)
+    def _run(
+        self,
+        method: str,
+        version: str,
+        path: str,
+        query: dict[str, str],
+        headers: dict[str, str],
+        body: Any,
+        base_url: str,
+        principal: auth.Principal,
+    ) -> Response:
+        request = Request(
+            method, version, path, query, headers, body, base_url, principal.permissions, principal.app_id
+        )
         with self.lock:
             response = self.engine.handle(request)
         self.stats.status[response.status] = self.stats.status.get(response.status, 0) + 1
@@ -141,8 +163,9 @@ class FakeGraph:
             return Response(error.status, error.body(new_request_id()), dict(error.headers))
         objects = 0
 
-        def run(method: str, path: str, query: dict[str, str], item_headers: dict[str, str],
-                body: Any) -> tuple[int, dict[str, str], Any]:
+        def run(
+            method: str, path: str, query: dict[str, str], item_headers: dict[str, str], body: Any
+        ) -> tuple[int, dict[str, str], Any]:
             nonlocal objects
             self.stats.batch_items += 1
             merged = {**headers, **item_headers}
@@ -162,30 +185,49 @@ class FakeGraph:
     def token(self, tenant: str, form: dict[str, str]) -> tuple[int, JSON]:
         """The client-credentials grant of ``/{tenant}/oauth2/v2.0/token``."""
         if tenant.lower() not in {self.store.tenant_id, self.store.domain.lower()}:
-            return 400, _aad_error("invalid_request", 90002,
-                                   f"Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID "
-                                   "and are signing into the correct cloud.")
+            return 400, _aad_error(
+                "invalid_request",
+                90002,
+                f"Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID "
+                "and are signing into the correct cloud.",
+            )
         if form.get("grant_type") != "client_credentials":
-            return 400, _aad_error("unsupported_grant_type", 70003,
-                                   "The app requested an unsupported grant type.")
+            return 400, _aad_error(
+                "unsupported_grant_type", 70003, "The app requested an unsupported grant type."
+            )
         if not form.get("scope", "").endswith("/.default"):
-            return 400, _aad_error("invalid_scope", 1002012,
-                                   "The provided value for scope is not valid. Client credential flows must have a "
-                                   "scope value with /.default suffixed to the resource identifier.")
+            return 400, _aad_error(
+                "invalid_scope",
+                1002012,
+                "The provided value for scope is not valid. Client credential flows must have a "
+                "scope value with /.default suffixed to the resource identifier.",
+            )
         client_id = form.get("client_id", "")
         client = self.clients.get(client_id)
-        if client is not None and client.secret is not None and "client_assertion" not in form \
-                and form.get("client_secret") != client.secret:
-            return 401, _aad_error("invalid_client", 7000215,
-                                   "Invalid client secret provided. Ensure the secret being sent in the request is the "
-                                   "client secret value, not the client secret ID, for a secret added to app "
-                                   f"'{client_id}'.")
+        if (
+            client is not None
+            and client.secret is not None
+            and "client_assertion" not in form
+            and form.get("client_secret") != client.secret
+        ):
+            return 401, _aad_error(
+                "invalid_client",
+                7000215,
+                "Invalid client secret provided. Ensure the secret being sent in the request is the "
+                "client secret value, not the client secret ID, for a secret added to app "
+                f"'{client_id}'.",
+            )
         roles = client.roles if client is not None else self.all_permissions()
         lifetime = self.settings.token_lifetime
-        token = auth.issue_token(self.store.tenant_id, roles, app_id=client_id or auth.DEFAULT_APP_ID,
-                                 lifetime=lifetime)
-        return 200, {"token_type": "Bearer", "expires_in": int(lifetime), "ext_expires_in": int(lifetime),
-                     "access_token": token}
+        token = auth.issue_token(
+            self.store.tenant_id, roles, app_id=client_id or auth.DEFAULT_APP_ID, lifetime=lifetime
+        )
+        return 200, {
+            "token_type": "Bearer",
+            "expires_in": int(lifetime),
+            "ext_expires_in": int(lifetime),
+            "access_token": token,
+        }
 
     # --- faults ---------------------------------------------------------------------------------
 
@@ -208,10 +250,15 @@ class FakeGraph:
 
 def _aad_error(error: str, code: int, description: str) -> JSON:
     trace = new_request_id()
-    return {"error": error, "error_description": f"AADSTS{code}: {description} Trace ID: {trace} Correlation ID: "
-            f"{new_request_id()} Timestamp: {time.strftime('%Y-%m-%d %H:%M:%SZ', time.gmtime())}",
-            "error_codes": [code], "timestamp": time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime()),
-            "trace_id": trace, "correlation_id": new_request_id()}
+    return {
+        "error": error,
+        "error_description": f"AADSTS{code}: {description} Trace ID: {trace} Correlation ID: "
+        f"{new_request_id()} Timestamp: {time.strftime('%Y-%m-%d %H:%M:%SZ', time.gmtime())}",
+        "error_codes": [code],
+        "timestamp": time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime()),
+        "trace_id": trace,
+        "correlation_id": new_request_id(),
+    }
 
 
 def _dumps(body: Any) -> bytes:
@@ -229,14 +276,18 @@ async def _read_json(request: web.Request) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise bad_request("Unable to read JSON request payload. Please ensure Content-Type header is set and "
-                          "payload is of valid JSON format.") from exc
+        raise bad_request(
+            "Unable to read JSON request payload. Please ensure Content-Type header is set and "
+            "payload is of valid JSON format."
+        ) from exc
 
 
 def build_app(fake: FakeGraph) -> web.Application:
     """The aiohttp application serving ``fake``."""
 
-    async def respond(request: web.Request, response: Response, fault: FaultRule | None) -> web.StreamResponse:
+    async def respond(
+        request: web.Request, response: Response, fault: FaultRule | None
+    ) -> web.StreamResponse:
         s = fake.settings
         delay = (s.latency_ms + s.per_object_ms * response.objects) * s.time_scale / 1000
         if fault is not None and fault.fault == "slow":
@@ -266,13 +317,20 @@ def build_app(fake: FakeGraph) -> web.Application:
         if not fault.fault.isdigit():
             return None
         status = int(fault.fault)
-        codes = {500: "InternalServerError", 502: "BadGateway", 503: "ServiceUnavailable", 504: "GatewayTimeout",
-                 429: "TooManyRequests"}
+        codes = {
+            500: "InternalServerError",
+            502: "BadGateway",
+            503: "ServiceUnavailable",
+            504: "GatewayTimeout",
+            429: "TooManyRequests",
+        }
         headers = {}
         if fault.retry_after is not None:
             headers["Retry-After"] = f"{fault.retry_after:g}"
         message = "Please retry again later." if status == 429 else "The service is temporarily unavailable."
-        return Response(status, error_body(codes.get(status, "UnknownError"), message, new_request_id()), headers)
+        return Response(
+            status, error_body(codes.get(status, "UnknownError"), message, new_request_id()), headers
+        )
 
     async def graph(request: web.Request) -> web.StreamResponse:
         version = request.match_info["version"]
@@ -290,12 +348,20 @@ def build_app(fake: FakeGraph) -> web.Application:
         base = _base_url(request)
         if path.rstrip("/") == "/$batch":
             if request.method != "POST":
-                response = Response(405, error_body("Request_BadRequest", "Specified HTTP method is not allowed "
-                                                    "for the request target.", new_request_id()))
+                response = Response(
+                    405,
+                    error_body(
+                        "Request_BadRequest",
+                        "Specified HTTP method is not allowed for the request target.",
+                        new_request_id(),
+                    ),
+                )
             else:
                 response = await asyncio.to_thread(fake.batch, version, headers, body, base)
         else:
-            response = await asyncio.to_thread(fake.handle, request.method, version, path, query, headers, body, base)
+            response = await asyncio.to_thread(
+                fake.handle, request.method, version, path, query, headers, body, base
+            )
         if response.status < 400 and request.method != "GET":
             for callback in fake.on_change:
                 callback()
@@ -320,9 +386,14 @@ def build_app(fake: FakeGraph) -> web.Application:
             "device_authorization_endpoint": f"{base}/{tenant}/oauth2/v2.0/devicecode",
             "issuer": f"{base}/{fake.store.tenant_id}/v2.0",
             "jwks_uri": f"{base}/{tenant}/discovery/v2.0/keys",
-            "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+            "token_endpoint_auth_methods_supported": [
+                "client_secret_post",
+                "private_key_jwt",
+                "client_secret_basic",
+            ],
             "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
-            "tenant_region_scope": "NA", "cloud_instance_name": "microsoftonline.com",
+            "tenant_region_scope": "NA",
+            "cloud_instance_name": "microsoftonline.com",
         }
         return web.Response(body=_dumps(body), content_type="application/json")
 

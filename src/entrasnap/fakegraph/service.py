@@ -46,8 +46,15 @@ class RunningFakeGraph:
         self.server.stop()
 
 
-def start(size: str = "S", seed: int = 1, licenses: set[str] | None = None, host: str = "127.0.0.1",
-          port: int = 0, store: Store | None = None, **settings: Any) -> RunningFakeGraph:
+def start(
+    size: str = "S",
+    seed: int = 1,
+    licenses: set[str] | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    store: Store | None = None,
+    **settings: Any,
+) -> RunningFakeGraph:
     """Generate (or take) a tenant and serve it on ``host:port`` (0: a free port)."""
     fake = FakeGraph(store or generate(size, seed, licenses), Settings(**settings))
     server = ServerThread(fake, host, port).start()

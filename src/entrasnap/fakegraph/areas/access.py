@@ -791,7 +791,7 @@ def _add_strengths(store: Store, ctx: Context) -> None:
             )
 
 
-def _policy(  # noqa: PLR0917 - reads like the policy it builds
+def _policy(
     ctx: Context,
     name: str,
     state: str,

@@ -70,10 +70,10 @@ GROUP_DEFAULT_SELECT = (
     "serviceProvisioningErrors",
 )
 # Values a sparse stored object omits (besides nulls); rendered back when selected.
-USER_DEFAULTS = {
+USER_DEFAULTS: JSON = {
     "onPremisesExtensionAttributes": {f"extensionAttribute{n}": None for n in range(1, 16)},
 }
-GROUP_DEFAULTS = {
+GROUP_DEFAULTS: JSON = {
     "groupTypes": [],
     "proxyAddresses": [],
     "resourceBehaviorOptions": [],
