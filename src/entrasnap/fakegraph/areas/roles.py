@@ -1199,7 +1199,9 @@ def populate(store: Store, ctx: Context) -> None:
     # PIM eligibilities (with their instances and originating requests); a few currently activated.
     taken: set[tuple[str, str]] = set()
     pim_roles = [r for r in activated if r != GLOBAL_ADMIN] + custom_ids
-    for index in range(plan.pim_eligibilities):
+    index = -1
+    while len(taken) < plan.pim_eligibilities and index < plan.pim_eligibilities * 20:
+        index += 1  # draws again on a repeated (principal, role) pair, so the plan's count is met
         role = GLOBAL_ADMIN if index % 25 == 0 else ctx.pick(pim_roles)
         principal = ctx.pick(assignable) if assignable and ctx.chance(0.1) else ctx.pick(members)
         if (principal, role) in taken:
