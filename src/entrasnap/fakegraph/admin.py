@@ -9,6 +9,8 @@ import orjson
 from aiohttp import web
 
 from entrasnap.fakegraph import mutate as mutations
+from entrasnap.fakegraph.licensing import ALL_LICENSES
+from entrasnap.fakegraph.odata import GraphError
 from entrasnap.fakegraph.server import Client, FaultRule, settings_dict
 
 if TYPE_CHECKING:
@@ -44,12 +46,18 @@ def add_admin_routes(app: web.Application, fake: FakeGraph) -> None:
     async def settings(request: web.Request) -> web.Response:
         try:
             values = await request.json()
+            if not isinstance(values, dict):
+                raise ValueError("settings must be a JSON object")
+            licences = values.pop("licenses", None)
+            if licences is not None:
+                unknown = set(licences) - ALL_LICENSES
+                if unknown:
+                    raise ValueError(f"unknown licences: {', '.join(sorted(unknown))}")
+                fake.store.licenses = set(licences)
             fake.apply_settings(values)
-            if "licenses" in values:
-                pass
-        except Exception as exc:  # reported to the admin client
-            return _json({"error": str(exc)}, 400)
-        return _json(settings_dict(fake.settings))
+        except (ValueError, TypeError, GraphError) as exc:
+            return _json({"error": exc.message if isinstance(exc, GraphError) else str(exc)}, 400)
+        return _json({**settings_dict(fake.settings), "licenses": sorted(fake.store.licenses)})
 
     async def faults(request: web.Request) -> web.Response:
         if request.method == "DELETE":
