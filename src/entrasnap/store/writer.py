@@ -1,0 +1,142 @@
+"""Writing one snapshot: object records as they arrive, manifest chunks per type, the record last."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import entrasnap
+from entrasnap.store.canonical import canonical_bytes
+from entrasnap.store.errors import StoreError
+from entrasnap.store.manifest import cut
+from entrasnap.store.record import (
+    RECORD_FORMAT,
+    SNAPSHOT_STATUSES,
+    TYPE_STATUSES,
+    SnapshotRecord,
+    format_time,
+    parse_time,
+    record_key,
+)
+from entrasnap.store.repository import WriteStats
+
+if TYPE_CHECKING:
+    from entrasnap.store.repository import Repository
+
+META_KEYS = frozenset({"tenant", "graph", "entrasnap", "parent", "started"})
+
+
+class SnapshotWriter:
+    """Collects one snapshot. Nothing is visible as a snapshot until ``commit`` writes the record.
+
+    ``parent`` defaults to the latest snapshot of the same tenant id in the repository (or null).
+    An object id added twice to a type keeps the last record added.
+    """
+
+    def __init__(self, repo: Repository, meta: dict[str, Any]) -> None:
+        unknown = set(meta) - META_KEYS
+        if unknown:
+            raise ValueError(f"unknown snapshot metadata {sorted(unknown)}; expected {sorted(META_KEYS)}")
+        self.repo = repo
+        self.id = uuid.uuid4().hex
+        started = meta.get("started")
+        self.started = parse_time(started) if isinstance(started, str) else datetime.now(UTC)
+        extra = dict(meta.get("tenant") or {})
+        tenant = {"id": extra.pop("id", None), "domain": extra.pop("domain", None), **extra}
+        self.meta: dict[str, Any] = {
+            "tenant": tenant,
+            "graph": meta.get("graph"),
+            "entrasnap": meta.get("entrasnap", entrasnap.__version__),
+            "parent": meta["parent"] if "parent" in meta else self._latest_of_tenant(tenant["id"]),
+        }
+        self._stats = WriteStats()
+        self._pending: dict[str, dict[str, str]] = {}
+        self._types: dict[str, dict[str, Any]] = {}
+        self.record: SnapshotRecord | None = None
+
+    @property
+    def bytes_written(self) -> int:
+        return self._stats.bytes_written
+
+    @property
+    def objects_written(self) -> int:
+        return self._stats.objects_written
+
+    @property
+    def objects_reused(self) -> int:
+        return self._stats.objects_reused
+
+    def _latest_of_tenant(self, tenant_id: Any) -> str | None:
+        same = [r for r in self.repo.snapshots() if r.tenant.get("id") == tenant_id]
+        return same[-1].id if same else None
+
+    def add(self, type_key: str, object_id: str, record: dict[str, Any]) -> None:
+        """Store one object record now ({"id", "object", "children"?}) and remember (id, hash)."""
+        self._check_open(type_key)
+        if record.get("id") != object_id:
+            raise ValueError(f"record id {record.get('id')!r} differs from object id {object_id!r}")
+        hash_hex = self.repo.put_counted(record, self._stats, self.repo.stats)
+        self._pending.setdefault(type_key, {})[object_id] = hash_hex
+
+    def finish_type(
+        self,
+        type_key: str,
+        status: str,
+        *,
+        error: dict[str, Any] | None = None,
+        children: dict[str, Any] | None = None,
+        requests: int = 0,
+    ) -> None:
+        """Close a type: sort its entries, write its manifest chunks, note its status."""
+        self._check_open(type_key)
+        if status not in TYPE_STATUSES:
+            raise ValueError(f"type status {status!r} is not one of {TYPE_STATUSES}")
+        by_id = self._pending.pop(type_key, {})
+        entries = sorted(by_id.items())
+        chunks = [self.repo.put_counted({"entries": c}, self._stats, self.repo.stats) for c in cut(entries)]
+        info: dict[str, Any] = {
+            "status": status,
+            "count": len(entries),
+            "chunks": chunks,
+            "requests": requests,
+        }
+        if children is not None:
+            info["children"] = children
+        if error is not None:
+            info["error"] = error
+        self._types[type_key] = info
+
+    def commit(self, status: str, stats: dict[str, Any], finished: str | None = None) -> SnapshotRecord:
+        """Write the snapshot record (last, write-once); the snapshot exists from this moment."""
+        if self.record is not None:
+            raise ValueError(f"snapshot {self.id} is already committed")
+        if status not in SNAPSHOT_STATUSES:
+            raise ValueError(f"snapshot status {status!r} is not one of {SNAPSHOT_STATUSES}")
+        if self._pending:
+            raise ValueError(f"types added but not finished: {sorted(self._pending)}")
+        end = parse_time(finished) if finished is not None else datetime.now(UTC)
+        data: dict[str, Any] = {
+            "format": RECORD_FORMAT,
+            "id": self.id,
+            **self.meta,
+            "started": format_time(self.started),
+            "finished": format_time(end),
+            "status": status,
+            "types": self._types,
+            "stats": stats,
+        }
+        body = canonical_bytes(data)
+        key = record_key(self.started, self.id)
+        if not self.repo.backend.create(key, body):
+            raise StoreError(f"snapshot record {key} already exists in {self.repo.backend}")
+        self._stats.bytes_written += len(body)
+        self.repo.stats.bytes_written += len(body)
+        self.record = SnapshotRecord(key=key, data=data)
+        return self.record
+
+    def _check_open(self, type_key: str) -> None:
+        if self.record is not None:
+            raise ValueError(f"snapshot {self.id} is already committed")
+        if type_key in self._types:
+            raise ValueError(f"type {type_key!r} is already finished in snapshot {self.id}")
