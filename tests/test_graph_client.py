@@ -1,0 +1,297 @@
+"""GraphClient against fakegraph over real HTTP: paging, throttling, pacing, batching, faults, tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from entrasnap.fakegraph import auth
+from entrasnap.fakegraph.service import RunningFakeGraph
+from entrasnap.graph import (
+    BatchItem,
+    GraphClient,
+    GraphConnectionError,
+    GraphEvent,
+    GraphRequestError,
+    StaticToken,
+)
+from entrasnap.graph.flow import AdaptiveLimit
+
+Factory = Callable[..., RunningFakeGraph]
+CA = "/v1.0/identity/conditionalAccess/policies"
+
+
+def make_client(fake: RunningFakeGraph, roles: list[str] | None = None, **kwargs: Any) -> GraphClient:
+    kwargs.setdefault("backoff_scale", 0.01)
+    return GraphClient(fake.url, StaticToken(fake.token(roles)), **kwargs)
+
+
+def add_fault(fake: RunningFakeGraph, **rule: Any) -> None:
+    response = httpx.post(f"{fake.url}/_fakegraph/faults", json=rule)
+    assert response.status_code < 300, response.text
+
+
+async def read_ids(client: GraphClient, url: str, **kwargs: Any) -> tuple[list[str], int]:
+    ids: list[str] = []
+    pages = 0
+    async for page in client.pages(url, **kwargs):
+        pages += 1
+        ids.extend(obj["id"] for obj in page)
+    return ids, pages
+
+
+# --- paging --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("top", "expected_pages"), [(999, 1), (5, 40)])
+async def test_pages_read_every_user_with_consistency_level_on_every_page(
+    fakegraph_factory: Factory, top: int, expected_pages: int
+) -> None:
+    fake = fakegraph_factory(throttling=False)
+    store_ids = fake.store.sets["users"].ids()
+    assert len(store_ids) == 200
+    async with make_client(fake) as client:
+        ids, pages = await read_ids(
+            client,
+            "/v1.0/users",
+            params={"$top": top, "$count": "true", "$select": "id,displayName"},
+            headers={"ConsistencyLevel": "eventual"},
+        )
+    assert sorted(ids) == sorted(store_ids)
+    assert len(ids) == len(set(ids))
+    assert pages == expected_pages
+    assert client.stats.requests == pages
+    assert client.stats.round_trips == pages
+    assert client.stats.resource_units >= pages
+
+
+async def test_count_without_consistency_level_is_refused(fakegraph_factory: Factory) -> None:
+    """The control for the test above: fakegraph does check the header on paged $count queries."""
+    fake = fakegraph_factory(throttling=False)
+    async with make_client(fake) as client:
+        with pytest.raises(GraphRequestError) as caught:
+            await read_ids(client, "/v1.0/users", params={"$top": 5, "$count": "true"})
+    assert caught.value.status == 400
+
+
+async def test_next_link_to_another_host_is_refused(fakegraph: RunningFakeGraph) -> None:
+    async with make_client(fakegraph) as client:
+        with pytest.raises(GraphRequestError) as caught:
+            await client.get("https://elsewhere.example/v1.0/users")
+    assert caught.value.code == "UnexpectedHost"
+    assert client.stats.round_trips == 0
+
+
+# --- throttling and pacing -----------------------------------------------------------------------
+
+
+async def test_throttling_storm_completes_every_read(fakegraph_factory: Factory) -> None:
+    fake = fakegraph_factory(resource_units=30, time_scale=0.1)  # refills 30 units a second
+    user_ids = fake.store.sets["users"].ids()[:80]
+    events: list[GraphEvent] = []
+    async with make_client(fake, on_event=events.append) as client:
+        bodies = await asyncio.gather(*(client.get(f"/v1.0/users/{uid}") for uid in user_ids))
+    assert [body["id"] for body in bodies] == user_ids
+    assert client.stats.throttled > 0
+    assert client.stats.retries >= client.stats.throttled
+    assert client.stats.wait_seconds > 0
+    assert client.stats.requests == 80
+    assert any(event.kind == "throttled" for event in events)
+
+
+async def test_429_without_retry_after_backs_off(fakegraph_factory: Factory) -> None:
+    fake = fakegraph_factory(throttling=False)
+    add_fault(fake, path="^/users$", fault="429", times=3)
+    async with make_client(fake) as client:
+        body = await client.get("/v1.0/users", params={"$top": 5})
+    assert len(body["value"]) == 5
+    assert client.stats.throttled == 3
+    assert client.stats.round_trips == 4
+    assert client.stats.wait_seconds > 0
+
+
+async def test_paced_requests_are_never_throttled(fakegraph_factory: Factory) -> None:
+    fake = fakegraph_factory(time_scale=0.05)
+    async with make_client(fake, pace_interval=0.05) as client:
+        for _ in range(5):
+            await client.get(CA, paced="ca")
+        await asyncio.gather(*(client.get(CA, paced="ca") for _ in range(5)))
+    assert client.stats.throttled == 0
+    assert client.stats.round_trips == 10
+
+
+async def test_unpaced_ca_requests_are_throttled(fakegraph_factory: Factory) -> None:
+    """The control for pacing: the same requests without it meet the one-per-interval limit."""
+    fake = fakegraph_factory(time_scale=0.05)
+    async with make_client(fake) as client:
+        await asyncio.gather(*(client.get(CA) for _ in range(5)))
+    assert client.stats.throttled > 0
+
+
+async def test_adaptive_limit_halves_once_per_epoch_and_grows_back() -> None:
+    limit = AdaptiveLimit(16)
+    async with limit.slot() as first, limit.slot() as second:
+        assert first == second == 0
+    await limit.throttled(first)
+    await limit.throttled(second)  # same overload: no second halving
+    assert limit.limit == 8
+    for _ in range(200):
+        limit.succeeded()
+    assert limit.limit == 16
+
+
+# --- batch ---------------------------------------------------------------------------------------
+
+
+async def test_batch_of_45_takes_three_round_trips_in_order(fakegraph_factory: Factory) -> None:
+    fake = fakegraph_factory(throttling=False)
+    user_ids = fake.store.sets["users"].ids()[:45]
+    items = [BatchItem(str(n), "GET", f"/users/{uid}?$select=id") for n, uid in enumerate(user_ids)]
+    async with make_client(fake) as client:
+        results = await client.batch(items)
+    assert [r.id for r in results] == [str(n) for n in range(45)]
+    assert [r.body["id"] for r in results] == user_ids
+    assert all(r.status == 200 for r in results)
+    assert client.stats.round_trips == 3
+    assert client.stats.batch_items == 45
+    assert client.stats.requests == 45
+
+
+async def test_batch_items_throttled_are_retried_until_they_succeed(fakegraph_factory: Factory) -> None:
+    fake = fakegraph_factory(resource_units=10, time_scale=0.02)
+    user_ids = fake.store.sets["users"].ids()[:60]
+    items = [BatchItem(uid, "GET", f"/users/{uid}") for uid in user_ids]
+    async with make_client(fake) as client:
+        results = await client.batch(items)
+    assert [r.body["id"] for r in results] == user_ids
+    assert all(r.status == 200 for r in results)
+    assert client.stats.throttled > 0
+    assert client.stats.batch_items > 60
+    assert client.stats.round_trips > 3
+
+
+async def test_batch_returns_forbidden_items_as_results(fakegraph_factory: Factory) -> None:
+    fake = fakegraph_factory(throttling=False)
+    uid = fake.store.sets["users"].ids()[0]
+    items = [
+        BatchItem("user", "GET", f"/users/{uid}"),
+        BatchItem("ca", "GET", "/identity/conditionalAccess/policies"),
+    ]
+    async with make_client(fake, roles=["User.Read.All"]) as client:
+        user, ca = await client.batch(items)
+    assert (user.status, user.body["id"]) == (200, uid)
+    assert ca.status == 403
+    assert ca.body["error"]["code"] == "Authorization_RequestDenied"
+    assert client.stats.retries == 0
+    assert client.stats.errors == 1
+
+
+# --- faults --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fault", [{"error_rate": 0.3}, {"drop_rate": 0.3}])
+async def test_faults_while_paging_read_every_page_exactly_once(
+    fakegraph_factory: Factory, fault: dict[str, float]
+) -> None:
+    fake = fakegraph_factory(throttling=False, fault_seed=7, **fault)
+    async with make_client(fake) as client:
+        ids, pages = await read_ids(client, "/v1.0/users", params={"$top": 5, "$select": "id"})
+    assert ids == sorted(ids)
+    assert sorted(ids) == sorted(fake.store.sets["users"].ids())
+    assert len(ids) == len(set(ids))
+    assert pages == 40
+    assert client.stats.retries > 0
+    assert client.stats.round_trips == pages + client.stats.retries
+
+
+async def test_permanent_503_gives_up_after_max_retries(fakegraph_factory: Factory) -> None:
+    fake = fakegraph_factory(throttling=False)
+    add_fault(fake, path="^/users$", fault="503", times=1000)
+    async with make_client(fake, max_retries=3) as client:
+        with pytest.raises(GraphRequestError) as caught:
+            await client.get("/v1.0/users")
+    assert caught.value.status == 503
+    assert caught.value.code == "ServiceUnavailable"
+    assert client.stats.round_trips == 4
+    assert client.stats.errors == 1
+
+
+async def test_forbidden_raises_without_retry(fakegraph: RunningFakeGraph) -> None:
+    async with make_client(fakegraph, roles=["User.Read.All"]) as client:
+        with pytest.raises(GraphRequestError) as caught:
+            await client.get(CA)
+    assert caught.value.status == 403
+    assert caught.value.code == "Authorization_RequestDenied"
+    assert caught.value.request_id
+    assert client.stats.round_trips == 1
+
+
+async def test_unreachable_host_fails_with_one_line_connection_error() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = GraphClient(f"http://127.0.0.1:{port}", StaticToken("x"), max_retries=2, backoff_scale=0.001)
+    async with client:
+        with pytest.raises(GraphConnectionError) as caught:
+            await client.get("/v1.0/users")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "after 3 attempts" in message
+    assert f"127.0.0.1:{port}" in message
+    assert client.stats.round_trips == 3
+
+
+# --- tokens --------------------------------------------------------------------------------------
+
+
+class ExpiringTokens:
+    """First a token that expires within a second; a fresh one when asked to refresh."""
+
+    def __init__(self, fake: RunningFakeGraph, *, refresh_works: bool = True) -> None:
+        self.fake = fake
+        self.refresh_works = refresh_works
+        self.calls: list[bool] = []
+        self.current = fake.token(lifetime=1)
+
+    async def token(self, *, refresh: bool = False) -> str:
+        self.calls.append(refresh)
+        if refresh:
+            self.current = (
+                self.fake.token()
+                if self.refresh_works
+                else auth.issue_token(self.fake.tenant_id, [], lifetime=1, now=time.time() - 60)
+            )
+        return self.current
+
+
+async def test_token_expiring_mid_run_is_refreshed(fakegraph_factory: Factory) -> None:
+    fake = fakegraph_factory(throttling=False)
+    tokens = ExpiringTokens(fake)
+    ids: list[str] = []
+    async with GraphClient(fake.url, tokens, backoff_scale=0.01) as client:
+        async for page in client.pages("/v1.0/users", params={"$top": 100, "$select": "id"}):
+            ids.extend(obj["id"] for obj in page)
+            if len(ids) == 100:
+                await asyncio.sleep(2.1)  # the first token expires
+    assert sorted(ids) == sorted(fake.store.sets["users"].ids())
+    assert tokens.calls.count(True) == 1
+    assert client.stats.round_trips == 3
+
+
+async def test_token_that_keeps_failing_raises_401(fakegraph_factory: Factory) -> None:
+    fake = fakegraph_factory(throttling=False)
+    tokens = ExpiringTokens(fake, refresh_works=False)
+    tokens.current = auth.issue_token(fake.tenant_id, [], lifetime=1, now=time.time() - 60)
+    async with GraphClient(fake.url, tokens, backoff_scale=0.01) as client:
+        with pytest.raises(GraphRequestError) as caught:
+            await client.get("/v1.0/users")
+    assert caught.value.status == 401
+    assert caught.value.code == "InvalidAuthenticationToken"
+    assert "even after refreshing" in caught.value.message
+    assert tokens.calls == [False, True]
