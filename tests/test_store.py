@@ -1,0 +1,512 @@
+"""The repository: canonical JSON, write-once objects, manifests, snapshot records, find(), failures."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import ROOT
+from entrasnap.store import LocalBackend, Repository, SnapshotRecord, StoreError, canonical_bytes
+from entrasnap.store.manifest import MAX_CHUNK_ENTRIES, cut, ends_chunk
+
+TENANT = {"id": "11111111-2222-3333-4444-555555555555", "domain": "contoso.example"}
+
+
+def user(i: int, name: str | None = None) -> dict[str, Any]:
+    oid = f"{i:08d}-0000-4000-8000-{i:012d}"
+    return {"id": oid, "object": {"id": oid, "displayName": name or f"User {i}", "accountEnabled": True}}
+
+
+def group(i: int, members: list[str]) -> dict[str, Any]:
+    oid = f"g{i:07d}-0000-4000-8000-000000000000"
+    return {"id": oid, "object": {"id": oid, "displayName": f"Group {i}"}, "children": {"members": members}}
+
+
+def open_repo(path: Path, *, fsync: bool = True) -> Repository:
+    return Repository.open(LocalBackend(path, fsync=fsync), create=True)
+
+
+def snapshot(
+    repo: Repository,
+    users: list[dict[str, Any]],
+    *,
+    started: str | None = None,
+    groups: list[dict[str, Any]] | None = None,
+) -> SnapshotRecord:
+    meta: dict[str, Any] = {"tenant": TENANT, "graph": "https://graph.microsoft.com"}
+    if started:
+        meta["started"] = started
+    writer = repo.writer(meta)
+    for record in users:
+        writer.add("users", record["id"], record)
+    writer.finish_type("users", "ok", requests=2)
+    for record in groups or []:
+        writer.add("groups", record["id"], record)
+    writer.finish_type(
+        "groups", "ok", children={"members": sum(len(g["children"]["members"]) for g in groups or [])}
+    )
+    writer.finish_type(
+        "conditionalAccessPolicies",
+        "forbidden",
+        error={
+            "status": 403,
+            "code": "Authorization_RequestDenied",
+            "message": "no",
+            "permission": "Policy.Read.All",
+        },
+    )
+    return writer.commit("partial", {"requests": 3})
+
+
+# canonical JSON and objects
+
+
+def test_canonical_json_ignores_key_order_and_keeps_unicode() -> None:
+    a = {"b": 1, "a": {"y": [1, 2], "x": "Zoë 東京"}}
+    b = {"a": {"x": "Zoë 東京", "y": [1, 2]}, "b": 1}
+    assert canonical_bytes(a) == canonical_bytes(b) == '{"a":{"x":"Zoë 東京","y":[1,2]},"b":1}'.encode()
+    with pytest.raises(ValueError):
+        canonical_bytes({"x": float("nan")})
+
+
+def test_put_get_round_trip_stores_zlib_of_canonical_json_under_its_hash(tmp_path: Path) -> None:
+    repo = open_repo(tmp_path / "repo")
+    value = {"z": 1, "a": ["ü", None, 2.5, True]}
+    h = repo.put(value)
+    data = canonical_bytes(value)
+    assert h == hashlib.sha256(data).hexdigest()
+    path = tmp_path / "repo" / "objects" / h[:2] / h
+    assert zlib.decompress(path.read_bytes()) == data
+    assert repo.get(h) == value
+    assert repo.stats.objects_written == 1 and repo.stats.bytes_written == path.stat().st_size
+    assert repo.put({"a": ["ü", None, 2.5, True], "z": 1}) == h  # same content, other key order
+    assert repo.stats.objects_written == 1 and repo.stats.objects_reused == 1
+    # A new process (no in-memory knowledge) still does not write it again.
+    again = Repository.open(LocalBackend(tmp_path / "repo"))
+    mtime = path.stat().st_mtime_ns
+    assert again.put(value) == h
+    assert (
+        again.stats.objects_written == 0
+        and again.stats.objects_reused == 1
+        and path.stat().st_mtime_ns == mtime
+    )
+
+
+def test_config_is_written_and_init_refuses_an_existing_repository(tmp_path: Path) -> None:
+    repo = Repository.init(LocalBackend(tmp_path / "r"))
+    config = json.loads((tmp_path / "r" / "config.json").read_bytes())
+    assert config["format"] == "entrasnap-repository" and config["version"] == 1
+    assert config["hash"] == "sha256" and config["compression"] == "zlib" and config["id"] == repo.id
+    with pytest.raises(StoreError, match="already holds an entrasnap repository"):
+        Repository.init(LocalBackend(tmp_path / "r"))
+    assert Repository.open(LocalBackend(tmp_path / "r"), create=True).id == repo.id
+
+
+# snapshots
+
+
+def test_snapshot_round_trip(tmp_path: Path) -> None:
+    repo = open_repo(tmp_path / "repo")
+    users = [user(i) for i in (3, 1, 2)]
+    groups = [group(1, sorted(u["id"] for u in users))]
+    rec = snapshot(repo, users, groups=groups, started="2026-11-27T09:30:00+01:00")
+    assert re.fullmatch(r"snapshots/20261127T083000Z-[0-9a-f]{32}\.json", rec.key)
+    assert rec.key.endswith(f"-{rec.id}.json")
+    stored = (tmp_path / "repo" / rec.key).read_bytes()
+    assert stored == canonical_bytes(rec.data)
+    data = json.loads(stored)
+    assert data["format"] == 1 and data["tenant"] == TENANT and data["status"] == "partial"
+    assert data["started"] == "2026-11-27T08:30:00.000000Z" and data["parent"] is None
+    assert data["graph"] == "https://graph.microsoft.com" and data["stats"] == {"requests": 3}
+    assert data["types"]["users"]["count"] == 3 and data["types"]["users"]["requests"] == 2
+    assert data["types"]["groups"]["children"] == {"members": 3}
+    ca = data["types"]["conditionalAccessPolicies"]
+    assert (
+        ca["status"] == "forbidden" and ca["chunks"] == [] and ca["error"]["permission"] == "Policy.Read.All"
+    )
+
+    [listed] = Repository.open(LocalBackend(tmp_path / "repo")).snapshots()
+    assert listed == rec
+    ids = sorted(u["id"] for u in users)
+    assert [oid for oid, _ in repo.entries(listed, "users")] == ids
+    assert list(repo.records(listed, "users")) == sorted(users, key=lambda u: u["id"])
+    assert list(repo.records(listed, "groups")) == groups
+    assert list(repo.entries(listed, "conditionalAccessPolicies")) == []
+    with pytest.raises(StoreError, match="holds no type 'devices'"):
+        list(repo.entries(listed, "devices"))
+
+    second = snapshot(repo, users)
+    assert second.parent == rec.id
+
+
+def test_unchanged_second_snapshot_writes_only_its_record(tmp_path: Path) -> None:
+    repo = open_repo(tmp_path / "repo")
+    users = [user(i) for i in range(300)]
+    groups = [group(i, [users[i]["id"]]) for i in range(20)]
+    first = repo.writer({"tenant": TENANT})
+    for u in users:
+        first.add("users", u["id"], u)
+    first.finish_type("users", "ok")
+    for g in groups:
+        first.add("groups", g["id"], g)
+    first.finish_type("groups", "ok")
+    first.commit("complete", {})
+    assert first.objects_written > 320 and first.objects_reused == 0
+
+    second = repo.writer({"tenant": TENANT})
+    for u in reversed(users):  # arrival order does not matter
+        second.add("users", u["id"], u)
+    second.finish_type("users", "ok")
+    for g in groups:
+        second.add("groups", g["id"], {"object": g["object"], "children": g["children"], "id": g["id"]})
+    second.finish_type("groups", "ok")
+    rec = second.commit("complete", {})
+    assert second.objects_written == 0
+    assert second.objects_reused == first.objects_written  # every record and every chunk
+    assert second.bytes_written == (tmp_path / "repo" / rec.key).stat().st_size
+    assert rec.types["users"]["chunks"] == repo.find("previous").types["users"]["chunks"]
+
+
+def _chunks_for(repo: Repository, users: list[dict[str, Any]]) -> list[str]:
+    rec = snapshot(repo, users)
+    chunks: list[str] = rec.types["users"]["chunks"]
+    return chunks
+
+
+def test_manifest_chunks_are_stable_under_change_and_insertion(tmp_path: Path) -> None:
+    # fsync off: this test is about chunk boundaries, not durability.
+    repo = open_repo(tmp_path / "repo", fsync=False)
+    users = [user(i) for i in range(5000)]
+    base = _chunks_for(repo, users)
+    assert 30 < len(base) < 200  # about one boundary in 64 ids
+
+    changed = list(users)
+    changed[2345] = user(2345, name="Renamed")
+    after_change = _chunks_for(repo, changed)
+    assert len(after_change) == len(base)
+    assert sum(a != b for a, b in zip(base, after_change, strict=True)) == 1
+
+    inserted = [*users, user(99999)]
+    after_insert = _chunks_for(repo, inserted)
+    assert len(set(after_insert) - set(base)) <= 2
+    assert len(set(base) - set(after_insert)) <= 2
+
+    last = repo.find("latest")
+    assert [oid for oid, _ in repo.entries(last, "users")] == sorted(u["id"] for u in inserted)
+    for chunk_hash in last.types["users"]["chunks"][:-1]:  # every chunk but the last ends at a boundary
+        assert ends_chunk(repo.get(chunk_hash)["entries"][-1][0])
+
+
+def test_chunk_rule_and_hard_cap() -> None:
+    ids = [f"id{i:06d}" for i in range(10000)]
+    expected_boundaries = [i for i in ids if int(hashlib.sha256(i.encode()).hexdigest()[:8], 16) % 64 == 0]
+    chunks = list(cut([(i, "h") for i in ids]))
+    assert [c[-1][0] for c in chunks if ends_chunk(c[-1][0])] == expected_boundaries
+    assert [e for c in chunks for e in c] == [(i, "h") for i in ids]
+    no_boundaries = [(i, "h") for i in ids if not ends_chunk(i)][:5000]
+    capped = list(cut(no_boundaries))
+    assert [len(c) for c in capped] == [MAX_CHUNK_ENTRIES, 5000 - MAX_CHUNK_ENTRIES]
+
+
+def test_objects_without_a_record_are_not_a_snapshot_and_temp_files_are_ignored(tmp_path: Path) -> None:
+    repo = open_repo(tmp_path / "repo")
+    crashed = repo.writer({"tenant": TENANT})
+    for i in range(50):
+        crashed.add("users", user(i)["id"], user(i))
+    crashed.finish_type("users", "ok")
+    # the process dies here: no commit. A half-written file is left behind too.
+    (tmp_path / "repo" / "snapshots").mkdir()
+    (tmp_path / "repo" / "snapshots" / ".tmp-abc123").write_bytes(b'{"format":1,"id":')
+    (tmp_path / "repo" / "objects" / "00" / ".tmp-def456").parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "repo" / "objects" / "00" / ".tmp-def456").write_bytes(b"x")
+
+    reopened = Repository.open(LocalBackend(tmp_path / "repo"))
+    assert reopened.snapshots() == []
+    with pytest.raises(StoreError, match="has no snapshots"):
+        reopened.find("latest")
+    assert not any(".tmp-" in key for key in reopened.backend.list(""))
+
+    writer = reopened.writer({"tenant": TENANT})
+    for i in range(50):
+        writer.add("users", user(i)["id"], user(i))
+    writer.finish_type("users", "ok")
+    rec = writer.commit("complete", {})
+    assert writer.objects_written == 0  # the crashed run's objects are reused
+    assert [r.id for r in reopened.snapshots()] == [rec.id] and rec.parent is None
+
+
+def test_writer_refuses_misuse(tmp_path: Path) -> None:
+    repo = open_repo(tmp_path / "repo")
+    with pytest.raises(ValueError, match="unknown snapshot metadata"):
+        repo.writer({"tenat": TENANT})
+    writer = repo.writer({"tenant": TENANT})
+    with pytest.raises(ValueError, match="differs from object id"):
+        writer.add("users", "other", user(1))
+    writer.add("users", user(1)["id"], user(1))
+    with pytest.raises(ValueError, match="not finished"):
+        writer.commit("complete", {})
+    with pytest.raises(ValueError, match="type status"):
+        writer.finish_type("users", "fine")
+    writer.finish_type("users", "ok")
+    with pytest.raises(ValueError, match="already finished"):
+        writer.add("users", user(2)["id"], user(2))
+    with pytest.raises(ValueError, match="snapshot status"):
+        writer.commit("done", {})
+    writer.commit("complete", {})
+    with pytest.raises(ValueError, match="already committed"):
+        writer.commit("complete", {})
+
+
+# find()
+
+
+def _dated(repo: Repository, started: str) -> SnapshotRecord:
+    return snapshot(repo, [user(1)], started=started)
+
+
+def test_find_by_keyword_date_and_id(tmp_path: Path) -> None:
+    repo = open_repo(tmp_path / "repo")
+    a = _dated(repo, "2026-11-25T10:00:00Z")
+    b = _dated(repo, "2026-11-27T08:00:00Z")
+    c = _dated(repo, "2026-11-27T23:59:59Z")
+    d = _dated(repo, "2026-11-28T00:00:00Z")
+    assert [r.id for r in repo.snapshots()] == [a.id, b.id, c.id, d.id]
+    assert [b.parent, c.parent, d.parent] == [a.id, b.id, c.id]
+    assert repo.find("latest").id == d.id
+    assert repo.find("previous").id == c.id
+    assert repo.find("2026-11-27").id == c.id  # end of that UTC day
+    assert repo.find("2026-11-26").id == a.id
+    assert repo.find("2026-11-27T08:00:00Z").id == b.id  # at counts
+    assert repo.find("2026-11-27T07:59:59Z").id == a.id
+    assert repo.find("2026-11-27T09:00:00+01:00").id == b.id
+    assert repo.find("2026-11-27T12:00").id == b.id  # naive means UTC
+    assert repo.find("2030-01-01").id == d.id
+    with pytest.raises(
+        StoreError, match=r"no snapshot at or before 2026-11-24: the first snapshot started at 2026-11-25T10"
+    ):
+        repo.find("2026-11-24")
+    with pytest.raises(StoreError, match="not a valid date"):
+        repo.find("2026-13-45")
+    assert repo.find(b.id).id == b.id
+    assert repo.find(b.id[:6].upper()).id == b.id or len({r.id[:6] for r in repo.snapshots()}) < 4
+    with pytest.raises(StoreError, match="too short"):
+        repo.find(b.id[:5])
+    with pytest.raises(StoreError, match="no snapshot id starts with"):
+        repo.find("ffffffffffffff" if not b.id.startswith("ff") else "00000000000000")
+    with pytest.raises(StoreError, match="not a snapshot reference"):
+        repo.find("yesterday")
+
+
+def test_find_lists_candidates_of_an_ambiguous_prefix(tmp_path: Path) -> None:
+    repo = open_repo(tmp_path / "repo")
+    ids = []
+    for n in range(2):
+        writer = repo.writer({"tenant": TENANT})
+        writer.id = f"abcdef{n}" + "0" * 25
+        ids.append(writer.commit("complete", {}).id)
+    with pytest.raises(StoreError, match=f"ambiguous: {ids[0]} .*, {ids[1]} ") as info:
+        repo.find("abcdef")
+    assert "\n" not in str(info.value)
+    assert repo.find("abcdef1").id == ids[1]
+
+
+def test_previous_needs_two_snapshots(tmp_path: Path) -> None:
+    repo = open_repo(tmp_path / "repo")
+    _dated(repo, "2026-11-25T10:00:00Z")
+    with pytest.raises(StoreError, match="no previous snapshot"):
+        repo.find("previous")
+
+
+# damage and failures
+
+
+def test_damaged_and_missing_objects_are_reported_by_name(tmp_path: Path) -> None:
+    repo = open_repo(tmp_path / "repo")
+    rec = snapshot(repo, [user(i) for i in range(10)])
+    _, h = next(repo.entries(rec, "users"))
+    path = tmp_path / "repo" / "objects" / h[:2] / h
+    good = path.read_bytes()
+
+    path.write_bytes(zlib.compress(zlib.decompress(good).replace(b"User", b"Usr ")))
+    with pytest.raises(StoreError, match=f"object {h} is damaged \\(content does not match its hash"):
+        repo.get(h)
+    path.write_bytes(good[:-5])
+    with pytest.raises(StoreError, match=f"object {h} is damaged \\(cannot decompress"):
+        list(repo.records(rec, "users"))
+    path.unlink()
+    with pytest.raises(StoreError, match=f"object {h} is missing from repository"):
+        repo.get(h)
+
+    chunk = rec.types["users"]["chunks"][0]
+    (tmp_path / "repo" / "objects" / chunk[:2] / chunk).write_bytes(b"garbage")
+    with pytest.raises(StoreError, match=f"object {chunk} is damaged"):
+        list(repo.entries(rec, "users"))
+    with pytest.raises(StoreError, match="not an object hash"):
+        repo.get("../config.json")
+
+
+def test_damaged_snapshot_record_is_reported_by_file_name(tmp_path: Path) -> None:
+    repo = open_repo(tmp_path / "repo")
+    rec = snapshot(repo, [user(1)])
+    path = tmp_path / "repo" / rec.key
+    path.write_bytes(path.read_bytes()[:40])
+    with pytest.raises(StoreError, match=re.escape(f"snapshot record {rec.key}") + ".* is damaged"):
+        repo.snapshots()
+    path.write_bytes(canonical_bytes({**rec.data, "id": "0" * 32}))
+    with pytest.raises(StoreError, match=re.escape(rec.key) + ".*fields do not match"):
+        repo.find("latest")
+    path.write_bytes(canonical_bytes({**rec.data, "format": 2}))
+    with pytest.raises(
+        StoreError, match="format version 2; this entrasnap reads up to 1 — upgrade entrasnap"
+    ):
+        repo.snapshots()
+
+
+def test_missing_path_and_non_repository_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match=f"^repository path {tmp_path / 'nope'} does not exist$"):
+        Repository.open(LocalBackend(tmp_path / "nope"))
+    assert not (tmp_path / "nope").exists()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(StoreError, match=r"is not an entrasnap repository \(no config\.json\)"):
+        Repository.open(LocalBackend(tmp_path / "empty"))
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "config.json").write_text('{"format": "something-else", "version": 1}')
+    with pytest.raises(StoreError, match="is not an entrasnap repository"):
+        Repository.open(LocalBackend(tmp_path / "other"))
+
+
+def test_newer_format_is_refused_with_an_upgrade_hint(tmp_path: Path) -> None:
+    Repository.init(LocalBackend(tmp_path / "repo"))
+    config_path = tmp_path / "repo" / "config.json"
+    config = json.loads(config_path.read_bytes())
+    config_path.write_bytes(canonical_bytes({**config, "version": 7}))
+    with pytest.raises(StoreError) as info:
+        Repository.open(LocalBackend(tmp_path / "repo"))
+    assert (
+        str(info.value)
+        == "this repository has format version 7; this entrasnap reads up to 1 — upgrade entrasnap"
+    )
+
+
+def test_repository_under_a_regular_file_is_refused(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    with pytest.raises(
+        StoreError, match=f"^cannot create {blocker / 'repo'}.*: a parent of it is a file"
+    ) as info:
+        Repository.open(LocalBackend(blocker / "repo"), create=True)
+    assert "\n" not in str(info.value)
+    with pytest.raises(StoreError, match="does not exist"):
+        Repository.open(LocalBackend(blocker / "repo"))
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root ignores directory permissions")
+def test_unwritable_directory_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "locked").mkdir(mode=0o500)
+    try:
+        with pytest.raises(StoreError, match="permission denied"):
+            Repository.open(LocalBackend(tmp_path / "locked" / "repo"), create=True)
+    finally:
+        (tmp_path / "locked").chmod(0o700)
+
+
+# backend
+
+
+def test_create_never_overwrites_and_list_is_sorted(tmp_path: Path) -> None:
+    backend = LocalBackend(tmp_path)
+    assert backend.create("objects/ab/abc", b"one") is True
+    assert backend.create("objects/ab/abc", b"two") is False
+    assert backend.read("objects/ab/abc") == b"one"
+    for key in ("objects/0f/0f1", "objects/ab/aa0", "snapshots/x.json", "objects/ff/ff9"):
+        backend.create(key, b"x")
+    assert list(backend.list("objects/")) == [
+        "objects/0f/0f1",
+        "objects/ab/aa0",
+        "objects/ab/abc",
+        "objects/ff/ff9",
+    ]
+    assert list(backend.list("objects/ab/ab")) == ["objects/ab/abc"]
+    assert list(backend.list("locks/")) == []
+    assert backend.exists("snapshots/x.json") and not backend.exists("snapshots/y.json")
+    backend.delete("snapshots/x.json")
+    backend.delete("snapshots/x.json")
+    assert not backend.exists("snapshots/x.json")
+    assert not [p for p in tmp_path.rglob("*") if p.name.startswith(".tmp-")]
+    with pytest.raises(ValueError):
+        backend.create("objects/../escape", b"x")
+
+
+def test_concurrent_creates_publish_exactly_one(tmp_path: Path) -> None:
+    backend = LocalBackend(tmp_path)
+    results: list[bool] = []
+    barrier = threading.Barrier(8)
+
+    def race(n: int) -> None:
+        barrier.wait()
+        results.append(backend.create("objects/aa/race", f"writer {n}".encode()))
+
+    threads = [threading.Thread(target=race, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False] * 7 + [True]
+    assert backend.read("objects/aa/race").startswith(b"writer ")
+
+
+def test_rename_fallback_where_hard_links_are_unsupported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_links(src: object, dst: object) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    backend = LocalBackend(tmp_path)
+    assert backend.create("objects/ab/abc", b"one") is True
+    assert backend.create("objects/ab/abc", b"two") is False
+    assert backend.read("objects/ab/abc") == b"one"
+    assert not [p for p in tmp_path.rglob("*") if p.name.startswith(".tmp-")]
+
+
+# the documented standard-library reader
+
+
+def test_format_doc_snippet_reads_a_real_repository(tmp_path: Path) -> None:
+    doc = (ROOT / "docs" / "FORMAT.md").read_text(encoding="utf-8")
+    section = doc.split("## Reading without entrasnap", 1)[1]
+    snippet = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert snippet is not None
+    assert len(snippet.group(1).strip().splitlines()) <= 10
+    script = tmp_path / "read.py"
+    script.write_text(snippet.group(1), encoding="utf-8")
+
+    repo = open_repo(tmp_path / "repo")
+    snapshot(repo, [user(i) for i in range(5)], started="2026-11-25T10:00:00Z")
+    latest_users = [user(i) for i in range(200)] + [user(999, name="Zoë 東京")]
+    snapshot(repo, latest_users, started="2026-11-27T10:00:00Z")
+
+    # -I -S: isolated, without site-packages, so only the standard library is available.
+    run = subprocess.run(
+        [sys.executable, "-I", "-S", str(script), str(tmp_path / "repo"), "users"],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=True,
+    )
+    lines = run.stdout.splitlines()
+    expected = sorted(latest_users, key=lambda u: u["id"])
+    assert lines == [
+        f"{u['id']} {json.dumps(u['object'], ensure_ascii=False, sort_keys=True)}" for u in expected
+    ]
