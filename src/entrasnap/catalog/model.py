@@ -1,0 +1,79 @@
+"""The shape of a catalog entry: everything entrasnap knows about one Entra resource type.
+
+The catalog is the single declaration from which collection, permissions, CLI choices, diff noise,
+restore order and docs/RESOURCES.md are derived. Paths and permissions come from Microsoft's Graph
+API reference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ChildKind = Literal["refs", "objects"]
+
+
+@dataclass(frozen=True)
+class Child:
+    """A collection read per parent object and stored with it.
+
+    ``refs`` children (members, owners, policy assignments...) are stored as a sorted list of ids;
+    ``objects`` children (federated credentials, policy rules...) as the full objects, sorted by id.
+    ``path`` is relative to the Graph version root, with ``{id}`` standing for the parent's id.
+    """
+
+    name: str
+    path: str
+    kind: ChildKind = "refs"
+    permission: str = ""  # least-privileged application permission; empty: the parent's
+    api: str = "v1.0"
+    select: tuple[str, ...] | None = None  # refs default to $select=id
+    license: str | None = None
+    page_size: int | None = None  # $top; default 999 for refs (directory objects), none for objects
+
+
+@dataclass(frozen=True)
+class ParentScope:
+    """A type read once per object of another type, e.g. PIM for groups per group.
+
+    ``filter`` is a $filter template where ``{id}`` is the parent's id; ``only`` optionally names a
+    boolean-ish property of the parent that must be truthy for the parent to be queried.
+    """
+
+    type: str  # catalog key of the parent type, collected earlier
+    filter: str
+    only: str | None = None
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    """One Entra resource type as entrasnap captures, compares and restores it."""
+
+    key: str  # stable catalog key, e.g. "conditionalAccessPolicies"
+    title: str
+    group: str  # config, users, groups, devices, applications, roles, pim, conditional-access, policies,
+    # external-identities, governance
+    path: str  # relative to the version root, e.g. "/identity/conditionalAccess/policies"
+    permission: str  # least-privileged application permission to read it
+    api: str = "v1.0"  # "beta" where v1.0 drops data
+    singleton: bool = False
+    page_size: int | None = 999  # $top to ask for; None: send no $top (endpoints that do not page)
+    select: tuple[str, ...] | None = None  # None: Graph's default property set is complete
+    filter: str | None = None  # a $filter the endpoint requires
+    expand: str | None = None
+    consistency_eventual: bool = False  # send ConsistencyLevel: eventual (re-sent on every page)
+    parent: ParentScope | None = None
+    children: tuple[Child, ...] = ()
+    id_field: str = "id"
+    name_field: str = "displayName"
+    license: str | None = None  # "P1", "P2" or "Governance": what an "unlicensed" answer means
+    paced: bool = False  # Graph allows one request per second per tenant (Conditional Access)
+    cloud_only_filter: str | None = None  # $filter for --cloud-only (users and groups)
+    noise: tuple[str, ...] = ()  # properties that change without anyone changing the configuration
+    read_only: tuple[str, ...] = ()  # properties a restore must not send
+    create: str | None = None  # "POST" on path when restorable by creation
+    update: str | None = None  # "PATCH" (or "PUT") on path/{id} (or path for singletons)
+    restore_order: int = 100  # lower restores first (named locations before CA policies)
+    references: tuple[str, ...] = ()  # catalog keys whose ids this type refers to (for name resolution)
+    description: str = ""
+    extra_permissions: tuple[str, ...] = field(default_factory=tuple)  # also needed (e.g. signInActivity)
