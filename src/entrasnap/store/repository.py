@@ -132,7 +132,7 @@ class Repository:
     def snapshots(self) -> list[SnapshotRecord]:
         """Every committed snapshot, oldest first (by start time, then id)."""
         records = [self._read_record(key) for key in self.backend.list("snapshots/")]
-        return sorted(records, key=lambda r: (r.data["started"], r.id))
+        return sorted(records, key=lambda r: (r.started, r.id))
 
     def _read_record(self, key: str) -> SnapshotRecord:
         match = _RECORD_NAME_RE.match(key)
