@@ -116,6 +116,17 @@ async def test_429_without_retry_after_backs_off(fakegraph_factory: Factory) -> 
     assert client.stats.wait_seconds > 0
 
 
+async def test_503_retry_after_is_honoured(fakegraph_factory: Factory) -> None:
+    fake = fakegraph_factory(throttling=False)
+    add_fault(fake, path="^/users$", fault="503", times=1, retry_after=0.3)
+    started = time.monotonic()
+    async with make_client(fake) as client:
+        await client.get("/v1.0/users", params={"$top": 1})
+    assert time.monotonic() - started >= 0.3
+    assert client.stats.wait_seconds == pytest.approx(0.3)
+    assert client.stats.round_trips == 2
+
+
 async def test_paced_requests_are_never_throttled(fakegraph_factory: Factory) -> None:
     fake = fakegraph_factory(time_scale=0.05)
     async with make_client(fake, pace_interval=0.05) as client:
@@ -295,3 +306,16 @@ async def test_token_that_keeps_failing_raises_401(fakegraph_factory: Factory) -
     assert caught.value.code == "InvalidAuthenticationToken"
     assert "even after refreshing" in caught.value.message
     assert tokens.calls == [False, True]
+
+
+async def test_batch_that_keeps_failing_raises_graph_request_error(fakegraph_factory: Factory) -> None:
+    fake = fakegraph_factory(throttling=False)
+    add_fault(fake, path=r"^/\$batch$", fault="503", times=1000)
+    items = [BatchItem(str(n), "GET", "/organization") for n in range(25)]
+    async with make_client(fake, max_retries=2) as client:
+        with pytest.raises(GraphRequestError) as caught:
+            await client.batch(items)
+    assert caught.value.status == 503
+    # two envelopes of three attempts each; the first to give up cancels the other
+    assert 3 <= client.stats.round_trips <= 6
+    assert client.stats.errors == 1

@@ -155,8 +155,11 @@ class GraphClient:
             raise ValueError("batch item ids must be unique")
         self.stats.requests += len(items)
         chunks = [items[i : i + BATCH_SIZE] for i in range(0, len(items), BATCH_SIZE)]
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(self._batch_chunk(chunk, version)) for chunk in chunks]
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(self._batch_chunk(chunk, version)) for chunk in chunks]
+        except* GraphRequestError as failed:
+            raise failed.exceptions[0] from None
         results: dict[str, BatchResult] = {}
         for task in tasks:
             results.update(task.result())
@@ -174,12 +177,13 @@ class GraphClient:
             self.stats.batch_items += len(pending)
             reply = await self._exchange("POST", url, json={"requests": [_batch_request(i) for i in pending]})
             if reply.status >= 400 or not isinstance(reply.body, dict):
-                self.stats.errors += len(pending)
+                self.stats.errors += 1
                 raise _error(reply)
             answers = {str(a.get("id")): a for a in reply.body.get("responses", []) if isinstance(a, dict)}
             retry: list[BatchItem] = []
             wait = 0.0
             throttled = False
+            last_status = 0
             for item in pending:
                 answer = answers.get(item.id)
                 status = int(answer.get("status", 0)) if answer is not None else 0
@@ -206,13 +210,16 @@ class GraphClient:
                     results[item.id] = BatchResult(item.id, status, headers, answer.get("body"))
                     continue
                 retry.append(item)
+                last_status = status
                 wait = max(wait, delay)
             if retry:
                 if throttled:
                     await self._limit.throttled(reply.epoch)
                     self._resume_at = max(self._resume_at, time.monotonic() + wait)
                 self.stats.retries += len(retry)
-                self._emit("throttled" if throttled else "retry", url, 429 if throttled else 0, 0, wait)
+                self._emit(
+                    "throttled" if throttled else "retry", url, 429 if throttled else last_status, 0, wait
+                )
                 await self._sleep(wait)
             pending = retry
         return results
@@ -271,7 +278,8 @@ class GraphClient:
                 continue
             if reply is not None and status == 429:
                 self.stats.throttled += 1
-                await self._limit.throttled(reply.epoch)
+                if paced is None:  # pacing limits are separate from the resource-unit budget
+                    await self._limit.throttled(reply.epoch)
                 if throttles >= self.max_throttle_retries:
                     return reply
                 retry_after = parse_retry_after(reply.headers.get("Retry-After"))
