@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from entrasnap import __version__
-from entrasnap.cli import fakegraph_cmd
+from entrasnap.cli import demo_cmd, fakegraph_cmd, snapshot_cmd
 
 app = typer.Typer(
     name="entrasnap",
@@ -14,6 +14,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.command("snapshot")(snapshot_cmd.snapshot)
+app.command("list")(snapshot_cmd.list_snapshots)
+app.command("export")(snapshot_cmd.export)
+app.command("permissions")(snapshot_cmd.permissions)
+app.command("demo")(demo_cmd.demo)
 app.add_typer(fakegraph_cmd.app, name="fakegraph")
 
 

@@ -1,0 +1,47 @@
+"""Turning failures into one clear line on stderr and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+
+from entrasnap.cli.config import ConfigError
+from entrasnap.graph import GraphRequestError
+from entrasnap.store import StoreError
+
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+
+def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
+    """Print ``error: message`` and return the Exit to raise."""
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(code)
+
+
+def _credential_errors() -> tuple[type[BaseException], ...]:
+    from azure.core.exceptions import ClientAuthenticationError
+
+    return (ClientAuthenticationError,)
+
+
+@contextmanager
+def handle_errors() -> Iterator[None]:
+    """Known failures become ``error: ...`` and exit 1; Ctrl-C exits 130."""
+    try:
+        yield
+    except (ConfigError, StoreError) as exc:
+        raise fail(str(exc)) from None
+    except GraphRequestError as exc:
+        raise fail(f"Graph: {exc}") from None
+    except FileExistsError as exc:
+        raise fail(str(exc)) from None
+    except PermissionError as exc:
+        raise fail(f"permission denied: {exc.filename or exc}") from None
+    except KeyboardInterrupt:
+        raise fail("interrupted", EXIT_INTERRUPTED) from None
+    except _credential_errors() as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise fail(f"sign-in failed: {first}") from None

@@ -1,0 +1,324 @@
+"""Read catalog types from Graph and stream their objects, with children, to a sink.
+
+Every type ends with a status (ok, forbidden, unlicensed, unavailable, error): a failed read is never
+mistaken for an empty one. Objects flow to the sink page by page, so memory stays bounded by a page
+and its children, whatever the tenant's size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import quote, urlencode
+
+from entrasnap.catalog.model import Child, ResourceType
+from entrasnap.collect.status import TypeFailure, classify
+from entrasnap.graph import BatchItem, BatchResult, GraphClient, GraphRequestError
+
+JSON = dict[str, Any]
+RESPONSE_METADATA = ("@odata.context", "@odata.nextLink", "@odata.deltaLink", "@odata.count")
+
+
+class Sink(Protocol):
+    """Where collected objects go (the repository's snapshot writer)."""
+
+    def add(self, type_key: str, object_id: str, record: JSON) -> None: ...
+
+    def finish_type(
+        self,
+        type_key: str,
+        status: str,
+        *,
+        error: JSON | None = None,
+        children: dict[str, int] | None = None,
+        requests: int = 0,
+    ) -> None: ...
+
+
+class Progress(Protocol):
+    """Receives what the collector is doing, for a live display or log lines."""
+
+    def started(self, rtype: ResourceType) -> None: ...
+
+    def advanced(self, rtype: ResourceType, objects: int, requests: int) -> None: ...
+
+    def finished(self, result: TypeResult) -> None: ...
+
+
+class NoProgress:
+    def started(self, rtype: ResourceType) -> None:
+        return None
+
+    def advanced(self, rtype: ResourceType, objects: int, requests: int) -> None:
+        return None
+
+    def finished(self, result: TypeResult) -> None:
+        return None
+
+
+@dataclass
+class TypeResult:
+    """How reading one type ended."""
+
+    key: str
+    status: str = "ok"
+    count: int = 0
+    requests: int = 0
+    children: dict[str, int] = field(default_factory=dict)
+    error: JSON | None = None
+
+
+@dataclass(frozen=True)
+class Options:
+    cloud_only: bool = False
+    type_concurrency: int = 4
+    child_page_size: int = 999
+
+
+def _query(params: dict[str, str]) -> str:
+    return urlencode(params, quote_via=quote, safe="$,'():=/") if params else ""
+
+
+def list_request(rtype: ResourceType, options: Options) -> tuple[str, dict[str, str], dict[str, str]]:
+    """URL, query and headers that read a type (without its parent scope)."""
+    params: dict[str, str] = {}
+    headers: dict[str, str] = {}
+    if rtype.page_size is not None and not rtype.singleton:
+        params["$top"] = str(rtype.page_size)
+    if rtype.select:
+        params["$select"] = ",".join(rtype.select)
+    filters = [rtype.filter] if rtype.filter else []
+    if options.cloud_only and rtype.cloud_only_filter:
+        filters.append(rtype.cloud_only_filter)
+        params["$count"] = "true"
+        headers["ConsistencyLevel"] = "eventual"
+    if filters:
+        params["$filter"] = " and ".join(f"({f})" if len(filters) > 1 else f for f in filters)
+    if rtype.expand:
+        params["$expand"] = rtype.expand
+    if rtype.consistency_eventual:
+        headers["ConsistencyLevel"] = "eventual"
+    return f"/{rtype.api}{rtype.path}", params, headers
+
+
+def _with_query(path: str, params: dict[str, str]) -> str:
+    return f"{path}?{_query(params)}" if params else path
+
+
+def object_id(rtype: ResourceType, obj: JSON) -> str:
+    value = obj.get(rtype.id_field)
+    if value is None and rtype.singleton:
+        return rtype.key
+    if value is None:
+        raise TypeFailure("error", {"message": f"an object of {rtype.key} has no '{rtype.id_field}'"})
+    return str(value)
+
+
+def raw_object(obj: JSON) -> JSON:
+    """Graph's object as returned, less the response's own metadata (which describes the response)."""
+    return {k: v for k, v in obj.items() if k not in RESPONSE_METADATA}
+
+
+class Collector:
+    """Reads the chosen types from one tenant into a sink."""
+
+    def __init__(
+        self,
+        client: GraphClient,
+        sink: Sink,
+        options: Options | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.client = client
+        self.sink = sink
+        self.options = options or Options()
+        self.progress: Progress = progress or NoProgress()
+        self._parents: dict[str, list[JSON]] = {}
+        self._done: dict[str, asyncio.Event] = {}
+        self._results: dict[str, TypeResult] = {}
+        self._keep: dict[str, set[str]] = {}  # parent type -> properties its scoped types look at
+
+    async def run(self, types: Sequence[ResourceType]) -> list[TypeResult]:
+        """Read every type (parents before the types scoped by them); results in the given order."""
+        self._done = {t.key: asyncio.Event() for t in types}
+        self._keep = parents_needed(types)
+        limit = asyncio.Semaphore(max(1, self.options.type_concurrency))
+
+        async def one(rtype: ResourceType) -> None:
+            if rtype.parent is not None and rtype.parent.type in self._done:
+                await self._done[rtype.parent.type].wait()
+            async with limit:
+                self._results[rtype.key] = await self.read_type(rtype)
+            self._done[rtype.key].set()
+
+        await asyncio.gather(*(one(t) for t in types))
+        return [self._results[t.key] for t in types]
+
+    async def read_type(self, rtype: ResourceType) -> TypeResult:
+        result = TypeResult(rtype.key)
+        self.progress.started(rtype)
+        try:
+            if rtype.parent is not None:
+                await self._read_scoped(rtype, result)
+            elif rtype.singleton:
+                await self._read_singleton(rtype, result)
+            else:
+                await self._read_collection(rtype, result)
+        except TypeFailure as failure:
+            result.status, result.error = failure.status, failure.error
+        except GraphRequestError as error:
+            result.status, result.error = classify(error.status, error.code, error.message, rtype.permission)
+        self.sink.finish_type(
+            rtype.key,
+            result.status,
+            error=result.error,
+            children=result.children or None,
+            requests=result.requests,
+        )
+        self.progress.finished(result)
+        return result
+
+    # --- reading ----------------------------------------------------------------------------------
+
+    async def _read_singleton(self, rtype: ResourceType, result: TypeResult) -> None:
+        url, params, headers = list_request(rtype, self.options)
+        full = f"{url}?{_query(params)}" if params else url
+        result.requests += 1
+        obj = await self.client.get(full, headers=headers or None, paced="ca" if rtype.paced else None)
+        await self._store_page(rtype, [obj], result)
+
+    async def _read_collection(self, rtype: ResourceType, result: TypeResult) -> None:
+        url, params, headers = list_request(rtype, self.options)
+        full = f"{url}?{_query(params)}" if params else url
+        async for page in self.client.pages(
+            full, headers=headers or None, paced="ca" if rtype.paced else None
+        ):
+            result.requests += 1
+            await self._store_page(rtype, page, result)
+
+    async def _read_scoped(self, rtype: ResourceType, result: TypeResult) -> None:
+        scope = rtype.parent
+        assert scope is not None
+        parent_result = self._results.get(scope.type)
+        if parent_result is None or parent_result.status != "ok":
+            raise TypeFailure(
+                "error",
+                {
+                    "message": f"depends on {scope.type}, which was not captured"
+                    + (f" ({parent_result.status})" if parent_result else "")
+                },
+            )
+        _, params, headers = list_request(rtype, self.options)
+        parents = [p for p in self._parents.get(scope.type, []) if not scope.only or p.get(scope.only)]
+        seen: set[str] = set()
+        for start in range(0, len(parents), 200):
+            items = []
+            for parent in parents[start : start + 200]:
+                query = dict(params)
+                own = scope.filter.format(id=parent["id"])
+                query["$filter"] = f"{query['$filter']} and {own}" if "$filter" in query else own
+                items.append(BatchItem(parent["id"], "GET", f"{rtype.path}?{_query(query)}", dict(headers)))
+            answers = await self.client.batch(items, version=rtype.api)
+            result.requests += len(items)
+            page: list[JSON] = []
+            for answer in answers:
+                values = await self._values(answer, rtype.permission, result, rtype.api)
+                for obj in values:
+                    oid = object_id(rtype, obj)
+                    if oid not in seen:
+                        seen.add(oid)
+                        page.append(obj)
+            await self._store_page(rtype, page, result)
+
+    async def _values(self, answer: BatchResult, permission: str, result: TypeResult, api: str) -> list[JSON]:
+        """The objects of one batch answer, following its nextLink; failures raise TypeFailure."""
+        if answer.status >= 400:
+            error = answer.body.get("error", {}) if isinstance(answer.body, dict) else {}
+            status, detail = classify(
+                answer.status, str(error.get("code", "")), str(error.get("message", "")), permission
+            )
+            raise TypeFailure(status, detail)
+        body = answer.body if isinstance(answer.body, dict) else {}
+        values: list[JSON] = list(body.get("value", []))
+        next_link = body.get("@odata.nextLink")
+        if next_link:
+            async for page in self.client.pages(str(next_link)):
+                result.requests += 1
+                values.extend(page)
+        return values
+
+    async def _store_page(self, rtype: ResourceType, page: list[JSON], result: TypeResult) -> None:
+        children = await self._children(rtype, page, result) if rtype.children else {}
+        keep = self._keep.get(rtype.key)
+        for obj in page:
+            oid = object_id(rtype, obj)
+            record: JSON = {"id": oid, "object": raw_object(obj)}
+            if rtype.children:
+                record["children"] = {c.name: children.get((oid, c.name), []) for c in rtype.children}
+            self.sink.add(rtype.key, oid, record)
+            if keep is not None:  # only what scoped types need, not whole objects
+                self._parents.setdefault(rtype.key, []).append({"id": oid, **{p: obj.get(p) for p in keep}})
+        result.count += len(page)
+        self.progress.advanced(rtype, len(page), result.requests)
+
+    async def _children(
+        self, rtype: ResourceType, page: list[JSON], result: TypeResult
+    ) -> dict[tuple[str, str], list[Any]]:
+        """Every child collection of every object in ``page``, through $batch."""
+        out: dict[tuple[str, str], list[Any]] = {}
+        by_version: dict[str, list[tuple[BatchItem, Child]]] = {}
+        for obj in page:
+            oid = object_id(rtype, obj)
+            for child in rtype.children:
+                top = (
+                    child.page_size
+                    if child.page_size is not None
+                    else (self.options.child_page_size if child.kind == "refs" else None)
+                )
+                params = {"$top": str(top)} if top else {}
+                select = (
+                    child.select if child.select is not None else (("id",) if child.kind == "refs" else None)
+                )
+                if select:
+                    params["$select"] = ",".join(select)
+                item = BatchItem(
+                    f"{oid}|{child.name}",
+                    "GET",
+                    _with_query(child.path.replace("{id}", quote(oid, safe="")), params),
+                    {},
+                )
+                by_version.setdefault(child.api, []).append((item, child))
+        for version, pairs in by_version.items():
+            answers = await self.client.batch([item for item, _ in pairs], version=version)
+            result.requests += len(pairs)
+            for (item, child), answer in zip(pairs, answers, strict=True):
+                oid = item.id.rsplit("|", 1)[0]
+                try:
+                    values = await self._values(answer, child.permission or rtype.permission, result, version)
+                except TypeFailure as failure:
+                    if answer.status == 404:  # the parent vanished between its page and its children
+                        values = []
+                    else:
+                        failure.error.setdefault("child", child.name)
+                        raise
+                stored = (
+                    sorted(str(v.get("id")) for v in values)
+                    if child.kind == "refs"
+                    else sorted((raw_object(v) for v in values), key=lambda v: str(v.get("id", "")))
+                )
+                out[(oid, child.name)] = stored
+                result.children[child.name] = result.children.get(child.name, 0) + len(stored)
+        return out
+
+
+def parents_needed(types: Iterable[ResourceType]) -> dict[str, set[str]]:
+    """Parent types of scoped types, with the properties their ``only`` conditions read."""
+    needed: dict[str, set[str]] = {}
+    for rtype in types:
+        if rtype.parent is not None:
+            needed.setdefault(rtype.parent.type, set()).update(
+                [rtype.parent.only] if rtype.parent.only else []
+            )
+    return needed

@@ -1,0 +1,1 @@
+"""Services: the main jobs (snapshot, export, ...) composed from collect, store and graph."""
