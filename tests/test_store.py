@@ -532,3 +532,20 @@ def test_format_doc_snippet_reads_a_real_repository(tmp_path: Path) -> None:
         text=True,
     )
     assert run.returncode != 0 and f"object {h} is damaged" in run.stderr
+
+
+def test_entries_carry_display_names_for_lookups(tmp_path: Path) -> None:
+    repo = Repository.open(LocalBackend(tmp_path / "repo", fsync=False), create=True)
+    writer = repo.writer({"tenant": {"id": "t"}})
+    writer.add(
+        "groups",
+        "g1",
+        {"id": "g1", "object": {"id": "g1", "displayName": "Finance Admins"}},
+        "Finance Admins",
+    )
+    writer.add("groups", "g2", {"id": "g2", "object": {"id": "g2"}})
+    writer.finish_type("groups", "ok")
+    record = writer.commit("complete", {})
+    assert list(repo.named_entries(record, "groups"))[0][2] == "Finance Admins"
+    assert list(repo.named_entries(record, "groups"))[1][2] is None
+    assert [e[0] for e in repo.entries(record, "groups")] == ["g1", "g2"]

@@ -24,7 +24,7 @@ RESPONSE_METADATA = ("@odata.context", "@odata.nextLink", "@odata.deltaLink", "@
 class Sink(Protocol):
     """Where collected objects go (the repository's snapshot writer)."""
 
-    def add(self, type_key: str, object_id: str, record: JSON) -> None: ...
+    def add(self, type_key: str, object_id: str, record: JSON, name: str | None = None) -> None: ...
 
     def finish_type(
         self,
@@ -257,7 +257,8 @@ class Collector:
             record: JSON = {"id": oid, "object": raw_object(obj)}
             if rtype.children:
                 record["children"] = {c.name: children.get((oid, c.name), []) for c in rtype.children}
-            self.sink.add(rtype.key, oid, record)
+            name = obj.get(rtype.name_field)
+            self.sink.add(rtype.key, oid, record, name if isinstance(name, str) else None)
             if keep is not None:  # only what scoped types need, not whole objects
                 self._parents.setdefault(rtype.key, []).append({"id": oid, **{p: obj.get(p) for p in keep}})
         result.count += len(page)

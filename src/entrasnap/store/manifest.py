@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 BOUNDARY_MODULUS = 64
 MAX_CHUNK_ENTRIES = 4096
@@ -15,9 +16,9 @@ def ends_chunk(object_id: str) -> bool:
     return int(head, 16) % BOUNDARY_MODULUS == 0
 
 
-def cut(entries: Sequence[tuple[str, str]]) -> Iterator[list[tuple[str, str]]]:
+def cut(entries: Sequence[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
     """Chunks of entries (already sorted by id): cut after each boundary id or at 4096 entries."""
-    chunk: list[tuple[str, str]] = []
+    chunk: list[tuple[Any, ...]] = []
     for entry in entries:
         chunk.append(entry)
         if ends_chunk(entry[0]) or len(chunk) == MAX_CHUNK_ENTRIES:

@@ -182,9 +182,15 @@ class Repository:
 
     def entries(self, record: SnapshotRecord, type_key: str) -> Iterator[tuple[str, str]]:
         """(object id, record hash) of a type in a snapshot, in id order, read chunk by chunk."""
+        for object_id, record_hash, _ in self.named_entries(record, type_key):
+            yield object_id, record_hash
+
+    def named_entries(self, record: SnapshotRecord, type_key: str) -> Iterator[tuple[str, str, str | None]]:
+        """(object id, record hash, display name or None) of a type in a snapshot, in id order."""
         for chunk_hash in _type_info(record, type_key).get("chunks", []):
-            chunk = self.get(chunk_hash)
-            yield from ((str(object_id), str(record_hash)) for object_id, record_hash in chunk["entries"])
+            for entry in self.get(chunk_hash)["entries"]:
+                name = entry[2] if len(entry) > 2 else None
+                yield str(entry[0]), str(entry[1]), None if name is None else str(name)
 
     def records(self, record: SnapshotRecord, type_key: str) -> Iterator[dict[str, Any]]:
         """The object records ({"id", "object", "children"?}) of a type in a snapshot, in id order."""

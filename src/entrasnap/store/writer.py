@@ -51,7 +51,7 @@ class SnapshotWriter:
             "parent": meta["parent"] if "parent" in meta else self._latest_of_tenant(tenant["id"]),
         }
         self._stats = WriteStats()
-        self._pending: dict[str, dict[str, str]] = {}
+        self._pending: dict[str, dict[str, tuple[str, str | None]]] = {}
         self._types: dict[str, dict[str, Any]] = {}
         self.record: SnapshotRecord | None = None
 
@@ -71,13 +71,13 @@ class SnapshotWriter:
         same = [r for r in self.repo.snapshots() if r.tenant.get("id") == tenant_id]
         return same[-1].id if same else None
 
-    def add(self, type_key: str, object_id: str, record: dict[str, Any]) -> None:
-        """Store one object record now ({"id", "object", "children"?}) and remember (id, hash)."""
+    def add(self, type_key: str, object_id: str, record: dict[str, Any], name: str | None = None) -> None:
+        """Store one object record now ({"id", "object", "children"?}) and remember (id, hash, name)."""
         self._check_open(type_key)
         if record.get("id") != object_id:
             raise ValueError(f"record id {record.get('id')!r} differs from object id {object_id!r}")
         hash_hex = self.repo.put_counted(record, self._stats, self.repo.stats)
-        self._pending.setdefault(type_key, {})[object_id] = hash_hex
+        self._pending.setdefault(type_key, {})[object_id] = (hash_hex, name)
 
     def finish_type(
         self,
@@ -93,7 +93,7 @@ class SnapshotWriter:
         if status not in TYPE_STATUSES:
             raise ValueError(f"type status {status!r} is not one of {TYPE_STATUSES}")
         by_id = self._pending.pop(type_key, {})
-        entries = sorted(by_id.items())
+        entries = [(object_id, hash_hex, name) for object_id, (hash_hex, name) in sorted(by_id.items())]
         chunks = [self.repo.put_counted({"entries": c}, self._stats, self.repo.stats) for c in cut(entries)]
         info: dict[str, Any] = {
             "status": status,
