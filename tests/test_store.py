@@ -549,3 +549,37 @@ def test_entries_carry_display_names_for_lookups(tmp_path: Path) -> None:
     names = [name for _, _, name in repo.named_entries(record, "groups")]
     assert names == ["Finance Admins", None]
     assert [e[0] for e in repo.entries(record, "groups")] == ["g1", "g2"]
+
+
+def test_add_existing_keeps_a_stored_record_without_rewriting_it(tmp_path: Path) -> None:
+    repo = open_repo(tmp_path / "repo")
+    users = [user(i) for i in range(50)]
+    first = snapshot(repo, users)
+    entries = list(repo.named_entries(first, "users"))
+    second = repo.writer({"tenant": TENANT})
+    for object_id, record_hash, name in entries[1:]:
+        second.add_existing("users", object_id, record_hash, name)
+    renamed = user(0, "Renamed")
+    second.add_existing("users", entries[0][0], entries[0][1], entries[0][2])
+    second.add("users", renamed["id"], renamed, "Renamed")  # a later add of the same id wins
+    second.finish_type("users", "ok")
+    rec = second.commit("complete", {})
+    assert second.objects_reused >= 50 and second.objects_written == 2  # the new record and its chunk
+    after = {oid: (h, n) for oid, h, n in repo.named_entries(rec, "users")}
+    assert len(after) == 50
+    assert after[renamed["id"]][1] == "Renamed"
+    assert repo.get(after[renamed["id"]][0]) == renamed
+    assert after[users[7]["id"]] == (entries[7][1], entries[7][2])
+
+
+def test_add_existing_refuses_a_missing_object_unless_told_not_to_check(tmp_path: Path) -> None:
+    repo = open_repo(tmp_path / "repo")
+    writer = repo.writer({"tenant": TENANT})
+    absent = hashlib.sha256(b"never stored").hexdigest()
+    with pytest.raises(StoreError, match=f"object {absent} \\(users u1\\) is missing"):
+        writer.add_existing("users", "u1", absent)
+    with pytest.raises(ValueError, match="not an object hash"):
+        writer.add_existing("users", "u1", "xyz")
+    writer.add_existing("users", "u1", absent, check=False)
+    writer.finish_type("users", "ok")
+    assert writer.commit("complete", {}).types["users"]["count"] == 1

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import entrasnap
-from entrasnap.store.canonical import canonical_bytes
+from entrasnap.store.canonical import HASH_RE, canonical_bytes, object_key
 from entrasnap.store.errors import StoreError
 from entrasnap.store.manifest import cut
 from entrasnap.store.record import (
@@ -78,6 +78,24 @@ class SnapshotWriter:
             raise ValueError(f"record id {record.get('id')!r} differs from object id {object_id!r}")
         hash_hex = self.repo.put_counted(record, self._stats, self.repo.stats)
         self._pending.setdefault(type_key, {})[object_id] = (hash_hex, name)
+
+    def add_existing(
+        self, type_key: str, object_id: str, record_hash: str, name: str | None = None, *, check: bool = True
+    ) -> None:
+        """Keep an object record already in the repository (e.g. unchanged since the last snapshot).
+
+        Nothing is re-encoded or re-written; with ``check`` the object must exist (a missing one raises
+        StoreError). Counted in ``objects_reused``; a later ``add`` of the same id replaces it.
+        """
+        self._check_open(type_key)
+        if not HASH_RE.match(record_hash):
+            raise ValueError(f"not an object hash: {record_hash!r}")
+        if check and not self.repo.backend.exists(object_key(record_hash)):
+            raise StoreError(
+                f"object {record_hash} ({type_key} {object_id}) is missing from repository {self.repo.backend}"
+            )
+        self._stats.objects_reused += 1
+        self._pending.setdefault(type_key, {})[object_id] = (record_hash, name)
 
     def finish_type(
         self,
