@@ -9,6 +9,7 @@ import typer
 
 from entrasnap.cli.config import ConfigError
 from entrasnap.graph import GraphRequestError
+from entrasnap.services.timeline import TimelineError
 from entrasnap.store import StoreError
 
 EXIT_FAILED = 1
@@ -32,7 +33,7 @@ def handle_errors() -> Iterator[None]:
     """Known failures become ``error: ...`` and exit 1; Ctrl-C exits 130."""
     try:
         yield
-    except (ConfigError, StoreError) as exc:
+    except (ConfigError, StoreError, TimelineError) as exc:
         raise fail(str(exc)) from None
     except GraphRequestError as exc:
         raise fail(f"Graph: {exc}") from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from entrasnap import __version__
-from entrasnap.cli import demo_cmd, fakegraph_cmd, snapshot_cmd
+from entrasnap.cli import demo_cmd, fakegraph_cmd, snapshot_cmd, timeline_cmd
 
 app = typer.Typer(
     name="entrasnap",
@@ -19,6 +19,8 @@ app.command("list")(snapshot_cmd.list_snapshots)
 app.command("export")(snapshot_cmd.export)
 app.command("permissions")(snapshot_cmd.permissions)
 app.command("demo")(demo_cmd.demo)
+app.command("show")(timeline_cmd.show)
+app.command("history")(timeline_cmd.history)
 app.add_typer(fakegraph_cmd.app, name="fakegraph")
 
 
