@@ -3,7 +3,7 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test lint typecheck check clean
+.PHONY: install browser test lint typecheck check clean
 
 install: $(BIN)/entrasnap
 
@@ -12,6 +12,11 @@ $(BIN)/entrasnap: pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $@
+
+# The report's browser test drives Debian's chromium through Playwright (never `playwright install`).
+browser:
+	@if [ -x /usr/bin/chromium ]; then echo 'chromium: already installed'; \
+	else apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; fi
 
 lint: install
 	$(BIN)/ruff check src tests
