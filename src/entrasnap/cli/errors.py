@@ -29,20 +29,21 @@ def _credential_errors() -> tuple[type[BaseException], ...]:
 
 
 @contextmanager
-def handle_errors() -> Iterator[None]:
-    """Known failures become ``error: ...`` and exit 1; Ctrl-C exits 130."""
+def handle_errors(code: int = EXIT_FAILED) -> Iterator[None]:
+    """Known failures become ``error: ...`` and exit ``code`` (1, unless a command gives exit 1 another
+    meaning, as ``diff --exit-code`` does); Ctrl-C exits 130."""
     try:
         yield
     except (ConfigError, StoreError, TimelineError) as exc:
-        raise fail(str(exc)) from None
+        raise fail(str(exc), code) from None
     except GraphRequestError as exc:
-        raise fail(f"Graph: {exc}") from None
+        raise fail(f"Graph: {exc}", code) from None
     except FileExistsError as exc:
-        raise fail(str(exc)) from None
+        raise fail(str(exc), code) from None
     except PermissionError as exc:
-        raise fail(f"permission denied: {exc.filename or exc}") from None
+        raise fail(f"permission denied: {exc.filename or exc}", code) from None
     except KeyboardInterrupt:
         raise fail("interrupted", EXIT_INTERRUPTED) from None
     except _credential_errors() as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise fail(f"sign-in failed: {first}") from None
+        raise fail(f"sign-in failed: {first}", code) from None

@@ -1,8 +1,9 @@
 """Property-level differences between two versions of one object.
 
 Arrays of scalars (include and exclude lists, ids, scopes) are compared as sets; arrays of objects
-that carry an ``id`` are matched by id; other arrays are compared in order, as a whole. Paths are
-dotted (``conditions.users.excludeGroups``); an array element matched by id appears as ``[id]``.
+that carry an identifying key (``id``, else ``keyId`` for credentials, ``resourceAppId`` for required
+permissions...: see ``MATCH_KEYS``) are matched by it; other arrays are compared in order, as a whole.
+Paths are dotted (``conditions.users.excludeGroups``); an element matched by key appears as ``[key]``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,26 @@ class Change:
 
 def _scalar(value: Any) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
+
+
+# Keys that identify the elements of an array of objects, tried in order: the first one every element has,
+# with distinct values, is used to match elements between versions.
+MATCH_KEYS = ("id", "keyId", "resourceAppId", "tenantId", "appId", "name")
+
+
+def _match_key(before: list[Any], after: list[Any]) -> str | None:
+    """The first of ``MATCH_KEYS`` that every element has, unique within each version."""
+    if not all(isinstance(v, dict) for v in before + after):
+        return None
+    for key in MATCH_KEYS:
+        if all(_unique_by(values, key) for values in (before, after)):
+            return key
+    return None
+
+
+def _unique_by(values: list[dict[str, Any]], key: str) -> bool:
+    found = [v.get(key) for v in values]
+    return all(_scalar(f) and f is not None for f in found) and len({str(f) for f in found}) == len(found)
 
 
 def _set_key(value: Any) -> Any:
@@ -89,9 +110,10 @@ def _diff_lists(before: list[Any], after: list[Any], path: str) -> list[Change]:
         if not added and not removed:
             return []  # same members in another order
         return [Change(path, "members", before=before, after=after, added=added, removed=removed)]
-    if all(isinstance(v, dict) and "id" in v for v in before + after):
-        old_by = {str(v["id"]): v for v in before}
-        new_by = {str(v["id"]): v for v in after}
+    key_field = _match_key(before, after) if before + after else None
+    if key_field is not None:
+        old_by = {str(v[key_field]): v for v in before}
+        new_by = {str(v[key_field]): v for v in after}
         changes: list[Change] = []
         for key in sorted(set(old_by) | set(new_by)):
             sub = f"{path}[{key}]"

@@ -1,0 +1,438 @@
+"""What changed between two snapshots: per type, objects added, removed and modified, with risk flags.
+
+Reads as little as possible: manifest chunks present in both snapshots hold identical entries and are
+never opened; within differing chunks, entries with equal record hashes are unchanged; only records
+that differ are loaded. Names for ids are looked up only when something needs naming: first from the
+manifest entries of the AFTER snapshot, then of the BEFORE one (so deleted objects keep their names),
+then through ``SnapshotView.names()`` (role template ids, application ids), after then before.
+
+A type that is not ``ok`` in either snapshot is "not captured" and never yields added or removed
+objects. docs/DIFF.md describes the JSON form (``SnapshotDiff.as_json``) and the risk rules.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from entrasnap import catalog
+from entrasnap.catalog.model import ResourceType
+from entrasnap.services import risk
+from entrasnap.services.changes import Change, diff_records, is_noise
+from entrasnap.services.risk import Flag
+from entrasnap.services.timeline import NAME_TYPES, CachedRepository, SnapshotView
+from entrasnap.store import SnapshotRecord
+
+FORMAT = 1
+GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+
+Entry = tuple[str, str | None]  # (record hash, name from the manifest)
+
+
+def is_guid(text: Any) -> bool:
+    return isinstance(text, str) and len(text) == 36 and GUID.fullmatch(text) is not None
+
+
+@dataclass
+class PropertyChange:
+    """One property-level change of a modified object, with names for the GUIDs it mentions."""
+
+    change: Change
+    noise: bool = False
+    names: dict[str, str] = field(default_factory=dict)
+    flags: list[Flag] = field(default_factory=list)
+
+    def guids(self) -> set[str]:
+        found = set(GUID.findall(self.change.path))
+        if self.change.kind == "members":
+            found |= {v for v in self.change.added + self.change.removed if is_guid(v)}
+        else:
+            found |= _guids_in(self.change.before) | _guids_in(self.change.after)
+        return {g.lower() for g in found}
+
+    def as_json(self) -> dict[str, Any]:
+        members = self.change.kind == "members"
+        out: dict[str, Any] = {
+            "path": self.change.path,
+            "kind": self.change.kind,
+            "before": None if members or self.change.kind == "added" else self.change.before,
+            "after": None if members or self.change.kind == "removed" else self.change.after,
+            "added": self.change.added if members else [],
+            "removed": self.change.removed if members else [],
+            "names": dict(sorted(self.names.items())),
+            "noise": self.noise,
+        }
+        if self.flags:
+            out["risks"] = [f.as_json() for f in self.flags]
+        return out
+
+
+def _guids_in(value: Any) -> set[str]:
+    if isinstance(value, str):
+        return {value} if is_guid(value) else set()
+    if isinstance(value, list):
+        return set().union(*(_guids_in(v) for v in value)) if value else set()
+    if isinstance(value, dict):
+        return set().union(*(_guids_in(v) for v in value.values())) if value else set()
+    return set()
+
+
+@dataclass
+class ObjectChange:
+    """An object added, removed or modified. ``label`` names objects that have no name of their own
+    (role assignments: "{role} → {principal}") from ids resolved later."""
+
+    id: str
+    name: str | None
+    flags: list[Flag] = field(default_factory=list)
+    changes: list[PropertyChange] = field(default_factory=list)
+    label: tuple[str, list[str]] | None = None
+
+    def as_json(self, modified: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "name": self.name}
+        if modified:
+            out["changes"] = [c.as_json() for c in self.changes]
+        if self.flags or modified:
+            out["risks"] = [f.as_json() for f in self.flags]
+        return out
+
+
+@dataclass
+class TypeDiff:
+    rtype: ResourceType
+    status_from: str
+    status_to: str
+    added: list[ObjectChange] = field(default_factory=list)
+    removed: list[ObjectChange] = field(default_factory=list)
+    modified: list[ObjectChange] = field(default_factory=list)
+    noise_only: int = 0  # objects whose only changes were noise (hidden)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.modified)
+
+    def objects(self) -> Iterator[ObjectChange]:
+        yield from self.added
+        yield from self.removed
+        yield from self.modified
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "type": self.rtype.key,
+            "title": self.rtype.title,
+            "status": {"from": self.status_from, "to": self.status_to},
+            "added": [o.as_json(False) for o in self.added],
+            "removed": [o.as_json(False) for o in self.removed],
+            "modified": [o.as_json(True) for o in self.modified],
+            "noiseHidden": self.noise_only,
+        }
+
+
+@dataclass(frozen=True)
+class NotCaptured:
+    rtype: ResourceType
+    status_from: str
+    status_to: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "type": self.rtype.key,
+            "title": self.rtype.title,
+            "from": self.status_from,
+            "to": self.status_to,
+        }
+
+
+def _snapshot_json(record: SnapshotRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "started": record.data.get("started"),
+        "status": record.status,
+        "tenant": record.tenant,
+    }
+
+
+@dataclass
+class SnapshotDiff:
+    before: SnapshotRecord
+    after: SnapshotRecord
+    types: list[TypeDiff]
+    not_captured: list[NotCaptured]
+    all_properties: bool = False
+    risky_only: bool = False
+
+    @property
+    def has_changes(self) -> bool:
+        return any(not t.empty for t in self.types)
+
+    def flags(self) -> Iterator[tuple[TypeDiff, str, ObjectChange, Flag]]:
+        """Every flag with where it was raised: (type, "added"|"removed"|"modified", object, flag)."""
+        for t in self.types:
+            for event, objects in (("added", t.added), ("removed", t.removed), ("modified", t.modified)):
+                for obj in objects:
+                    for flag in obj.flags:
+                        yield t, event, obj, flag
+
+    def summary(self) -> dict[str, Any]:
+        severities = dict.fromkeys(risk.SEVERITIES, 0)
+        for *_, flag in self.flags():
+            severities[flag.severity] += 1
+        return {
+            "types": sum(1 for t in self.types if not t.empty),
+            "added": sum(len(t.added) for t in self.types),
+            "removed": sum(len(t.removed) for t in self.types),
+            "modified": sum(len(t.modified) for t in self.types),
+            "risks": sum(severities.values()),
+            "bySeverity": severities,
+            "notCaptured": len(self.not_captured),
+            "noiseHidden": sum(t.noise_only for t in self.types),
+        }
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "from": _snapshot_json(self.before),
+            "to": _snapshot_json(self.after),
+            "options": {"all": self.all_properties, "riskyOnly": self.risky_only},
+            "summary": self.summary(),
+            "types": [t.as_json() for t in self.types if not t.empty],
+            "notCaptured": [n.as_json() for n in self.not_captured],
+        }
+
+    def only_risky(self) -> SnapshotDiff:
+        """Just the flagged objects; of a modified object, just the flagged property changes (all of
+        them when a flag concerns the whole object)."""
+        kept: list[TypeDiff] = []
+        for t in self.types:
+            modified = []
+            for obj in t.modified:
+                if not obj.flags:
+                    continue
+                whole = any(f.path is None for f in obj.flags)
+                changes = obj.changes if whole else [c for c in obj.changes if c.flags]
+                modified.append(replace(obj, changes=changes or obj.changes))
+            kept.append(
+                replace(
+                    t,
+                    added=[o for o in t.added if o.flags],
+                    removed=[o for o in t.removed if o.flags],
+                    modified=modified,
+                    noise_only=0,
+                )
+            )
+        return replace(self, types=kept, risky_only=True)
+
+
+# --- computing -------------------------------------------------------------------------------------
+
+
+def differing_entries(
+    cache: CachedRepository, before: SnapshotRecord, after: SnapshotRecord, key: str
+) -> tuple[dict[str, Entry], dict[str, Entry]]:
+    """Entries of ``key`` from the chunks that are not in both snapshots, by lower-case id.
+
+    A chunk in both snapshots holds the same entries on both sides, and an id is in one chunk only:
+    everything outside the returned maps is unchanged.
+    """
+    chunks_before = list(before.types[key].get("chunks", []))
+    chunks_after = list(after.types[key].get("chunks", []))
+    common = set(chunks_before) & set(chunks_after)
+
+    def read(chunks: list[str]) -> dict[str, Entry]:
+        out: dict[str, Entry] = {}
+        for chunk in chunks:
+            if chunk in common:
+                continue
+            for entry in cache.get(chunk)["entries"]:
+                out[str(entry[0]).lower()] = (str(entry[1]), entry[2] if len(entry) > 2 else None)
+        return out
+
+    return read(chunks_before), read(chunks_after)
+
+
+def _ids(entries: dict[str, Entry], ids: Iterable[str]) -> list[tuple[str, Entry]]:
+    return sorted(((i, entries[i]) for i in ids), key=lambda item: ((item[1][1] or "").casefold(), item[0]))
+
+
+def _label(record: dict[str, Any] | None) -> tuple[str, list[str]] | None:
+    """A name made of the ids an object refers to, for objects named by a GUID (assignments, grants)."""
+    obj = (record or {}).get("object") or {}
+    role, principal = obj.get("roleDefinitionId"), obj.get("principalId")
+    if isinstance(role, str) and isinstance(principal, str):
+        scope = obj.get("directoryScopeId")
+        suffix = f" (scope {scope})" if isinstance(scope, str) and scope not in ("/", "") else ""
+        return "{0} → {1}" + suffix.replace("{", "{{").replace("}", "}}"), [role, principal]
+    group, access = obj.get("groupId"), obj.get("accessId")
+    if isinstance(group, str) and isinstance(access, str) and isinstance(principal, str):
+        return "{0} (" + access.replace("{", "{{").replace("}", "}}") + ") → {1}", [group, principal]
+    client, resource = obj.get("clientId"), obj.get("resourceId")
+    if isinstance(client, str) and isinstance(resource, str):
+        scope_text = str(obj.get("scope") or "").strip().replace("{", "{{").replace("}", "}}")
+        return "{0} → {1}: " + scope_text, [client, resource]
+    return None
+
+
+def _needs_label(rtype: ResourceType, name: str | None) -> bool:
+    return name is None or is_guid(name) or rtype.name_field in ("roleDefinitionId", "accessId", "scope")
+
+
+def _object_id(record: dict[str, Any] | None, fallback: str) -> str:
+    return str((record or {}).get("id") or fallback)
+
+
+def _flag_changes(changes: list[PropertyChange], flags: list[Flag]) -> None:
+    for flag in flags:
+        if flag.path is None:
+            continue
+        for pc in changes:
+            path = pc.change.path
+            if path == flag.path or path.startswith(flag.path + ".") or path.startswith(flag.path + "["):
+                pc.flags.append(flag)
+
+
+def diff_type(
+    cache: CachedRepository,
+    before: SnapshotRecord,
+    after: SnapshotRecord,
+    rtype: ResourceType,
+    *,
+    all_properties: bool = False,
+) -> TypeDiff:
+    """Objects of one type (ok in both snapshots) added, removed and modified."""
+    key = rtype.key
+    result = TypeDiff(rtype, "ok", "ok")
+    old, new = differing_entries(cache, before, after, key)
+    if not old and not new:
+        return result
+    for oid, (digest, name) in _ids(new, new.keys() - old.keys()):
+        labelled = _needs_label(rtype, name)
+        record = cache.get(digest) if labelled or risk.has_rules(key, "added") else None
+        flags = risk.assess(key, "added", None, record) if record is not None else []
+        label = _label(record) if labelled else None
+        result.added.append(ObjectChange(_object_id(record, oid), name, flags, label=label))
+    for oid, (digest, name) in _ids(old, old.keys() - new.keys()):
+        labelled = _needs_label(rtype, name)
+        record = cache.get(digest) if labelled or risk.has_rules(key, "removed") else None
+        flags = risk.assess(key, "removed", record, None) if record is not None else []
+        label = _label(record) if labelled else None
+        result.removed.append(ObjectChange(_object_id(record, oid), name, flags, label=label))
+    for oid, (digest, name) in _ids(new, new.keys() & old.keys()):
+        old_digest = old[oid][0]
+        if old_digest == digest:
+            continue
+        record_before, record_after = cache.get(old_digest), cache.get(digest)
+        changes = [
+            PropertyChange(c, noise=is_noise(c.path, rtype.noise))
+            for c in diff_records(record_before, record_after)
+        ]
+        flags = risk.assess(key, "modified", record_before, record_after)
+        shown = changes if all_properties else [c for c in changes if not c.noise]
+        if not shown and not flags:
+            result.noise_only += 1 if changes else 0
+            continue
+        _flag_changes(shown, flags)
+        label = _label(record_after) if _needs_label(rtype, name) else None
+        result.modified.append(ObjectChange(str(record_after.get("id") or oid), name, flags, shown, label))
+    return result
+
+
+class NameResolver:
+    """Names for ids: AFTER's manifest names, BEFORE's, then each snapshot's ``names()``."""
+
+    def __init__(self, after: SnapshotView, before: SnapshotView) -> None:
+        self.views = (after, before)
+
+    @staticmethod
+    def _entry_names(view: SnapshotView, wanted: set[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for key in NAME_TYPES:
+            if not view.captured(key):
+                continue
+            for oid, _, name in view.entries(key):
+                lowered = oid.lower()
+                if name and lowered in wanted and lowered not in found:
+                    found[lowered] = name
+        return found
+
+    def resolve(self, ids: set[str]) -> dict[str, str]:
+        pending = {i.lower() for i in ids}
+        names: dict[str, str] = {}
+        for view in self.views:
+            if not pending:
+                return names
+            hits = self._entry_names(view, pending)
+            names.update(hits)
+            pending -= hits.keys()
+        for view in self.views:
+            if not pending:
+                return names
+            table = view.names()
+            for i in list(pending):
+                if i in table:
+                    names[i] = table[i][1]
+                    pending.discard(i)
+        return names
+
+
+def _name_everything(result: SnapshotDiff, resolver: NameResolver) -> None:
+    wanted: set[str] = set()
+    for t in result.types:
+        for obj in t.objects():
+            if obj.label:
+                wanted |= {i.lower() for i in obj.label[1]}
+            for pc in obj.changes:
+                wanted |= pc.guids()
+    if not wanted:
+        return
+    names = resolver.resolve(wanted)
+    for t in result.types:
+        for obj in t.objects():
+            if obj.label:
+                fmt, ids = obj.label
+                obj.name = fmt.format(*(names.get(i.lower(), i) for i in ids))
+            for pc in obj.changes:
+                pc.names = {g: names[g] for g in sorted(pc.guids()) if g in names}
+
+
+def diff_snapshots(
+    cache: CachedRepository,
+    before: SnapshotRecord,
+    after: SnapshotRecord,
+    *,
+    types: Iterable[str] | None = None,
+    all_properties: bool = False,
+) -> SnapshotDiff:
+    """The changes from ``before`` to ``after`` for ``types`` (catalog keys; default all), in catalog order."""
+    chosen = set(types) if types is not None else None
+    type_diffs: list[TypeDiff] = []
+    not_captured: list[NotCaptured] = []
+    view_before, view_after = SnapshotView(cache, before), SnapshotView(cache, after)
+    for rtype in catalog.CATALOG:
+        if chosen is not None and rtype.key not in chosen:
+            continue
+        status_from, status_to = view_before.status(rtype.key), view_after.status(rtype.key)
+        if status_from == "absent" and status_to == "absent":
+            continue
+        if status_from != "ok" or status_to != "ok":
+            not_captured.append(NotCaptured(rtype, status_from, status_to))
+            continue
+        type_diffs.append(diff_type(cache, before, after, rtype, all_properties=all_properties))
+    result = SnapshotDiff(before, after, type_diffs, not_captured, all_properties)
+    _name_everything(result, NameResolver(view_after, view_before))
+    return result
+
+
+__all__ = [
+    "FORMAT",
+    "NameResolver",
+    "NotCaptured",
+    "ObjectChange",
+    "PropertyChange",
+    "SnapshotDiff",
+    "TypeDiff",
+    "diff_snapshots",
+    "diff_type",
+    "differing_entries",
+]
