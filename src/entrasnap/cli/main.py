@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from entrasnap import __version__
-from entrasnap.cli import demo_cmd, diff_cmd, fakegraph_cmd, snapshot_cmd, timeline_cmd
+from entrasnap.cli import demo_cmd, diff_cmd, fakegraph_cmd, report_cmd, snapshot_cmd, timeline_cmd
 
 app = typer.Typer(
     name="entrasnap",
@@ -22,6 +22,7 @@ app.command("diff", help=diff_cmd.HELP)(diff_cmd.diff)
 app.command("demo")(demo_cmd.demo)
 app.command("show")(timeline_cmd.show)
 app.command("history")(timeline_cmd.history)
+app.command("report")(report_cmd.report)
 app.add_typer(fakegraph_cmd.app, name="fakegraph")
 
 
