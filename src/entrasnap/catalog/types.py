@@ -227,7 +227,13 @@ USERS: tuple[ResourceType, ...] = (
         "User.Read.All",
         select=USER_SELECT,
         cloud_only_filter=CLOUD_ONLY,
-        noise=("onPremisesLastSyncDateTime", "assignedPlans", "provisionedPlans", "licenseAssignmentStates"),
+        noise=(
+            "onPremisesLastSyncDateTime",
+            "assignedPlans",
+            "provisionedPlans",
+            "licenseAssignmentStates",
+            "signInActivity",
+        ),
         read_only=(
             *DIRECTORY_READ_ONLY,
             "creationType",
