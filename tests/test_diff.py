@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -574,3 +575,22 @@ def test_every_rule_is_documented() -> None:
     doc = (Path(__file__).resolve().parent.parent / "docs" / "DIFF.md").read_text(encoding="utf-8")
     missing = [rule.id for rule in risk.RULES if f"`{rule.id}`" not in doc]
     assert missing == []
+
+
+def test_default_format_on_a_pipe_is_json_and_output_suffix_chooses(world: World, tmp_path: Path) -> None:
+    result = run_cli(world, world.records[1].id, world.records[2].id)
+    assert json.loads(result.output)["format"] == 1
+    target = tmp_path / "changes.md"
+    assert run_cli(world, world.records[1].id, world.records[2].id, "-o", str(target)).exit_code == 0
+    assert target.read_text(encoding="utf-8").startswith("# Changes between snapshots")
+
+
+def test_damaged_repository_exits_2(world: World, tmp_path: Path) -> None:
+    copy = tmp_path / "repo"
+    shutil.copytree(world.root, copy)
+    before, after = world.records[1], world.records[2]
+    chunk = next(c for c in after.types["users"]["chunks"] if c not in before.types["users"]["chunks"])
+    (copy / "objects" / chunk[:2] / chunk).write_bytes(b"not zlib")
+    result = CliRunner().invoke(app, ["diff", before.id, after.id, "--store", str(copy), "--exit-code"])
+    assert result.exit_code == 2
+    assert chunk in result.output

@@ -19,16 +19,15 @@ EXIT_CHANGES = 1
 EXIT_ERROR = 2
 SUFFIXES = {".json": "json", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html"}
 
-HELP = """Show what changed between snapshots A and B (ids or prefixes, 'latest', 'previous', or a
-date/time such as 2026-11-27: the last snapshot at or before it).
-
-Per type: objects added, removed and modified, property by property; ids shown with the names they
-had. Security-relevant changes carry risk flags (docs/DIFF.md lists the rules). Types not captured
-in either snapshot are listed apart and never reported as deletions.
-
-Exit status: 0 success (with --exit-code: no changes shown), 1 with --exit-code when changes are
-shown, 2 on any error (unknown snapshot, damaged repository, bad option).
-"""
+HELP = (
+    "Show what changed between snapshots A and B (ids or prefixes, 'latest', 'previous', or a date/time"
+    " such as 2026-11-27: the last snapshot at or before it).\n\n"
+    "Per type: objects added, removed and modified, property by property; ids shown with the names they"
+    " had. Security-relevant changes carry risk flags (docs/DIFF.md lists the rules). Types not captured"
+    " in either snapshot are listed apart and never reported as deletions.\n\n"
+    "Exit status: 0 success (with --exit-code: no changes shown); 1 with --exit-code when changes are"
+    " shown; 2 on any error (unknown snapshot, damaged repository, bad option)."
+)
 
 
 def choose_format(requested: str | None, output: Path | None) -> str:
