@@ -59,7 +59,7 @@ dl.facts dt:nth-of-type(even), dl.facts dd:nth-of-type(even) { background: var(-
 table { border-collapse: collapse; width: 100%; font-size: 14px; }
 table.narrow { width: auto; min-width: min(420px, 100%); }
 th { text-align: left; background: #e4ebf2; color: #243b53; font-weight: 600; padding: 7px 10px; border-bottom: 2px solid var(--line); }
-td { padding: 6px 10px; border-bottom: 1px solid var(--line); vertical-align: top; overflow-wrap: anywhere; }
+td { padding: 6px 10px; border-bottom: 1px solid var(--line); vertical-align: top; overflow-wrap: break-word; }
 tbody tr:nth-child(even) td { background: var(--zebra); }
 td.empty { color: var(--muted); font-style: italic; }
 code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: 12.5px; background: var(--muted-bg);
@@ -80,6 +80,9 @@ footer { color: var(--muted); font-size: 12px; text-align: center; padding: 0 20
   section.top { padding: 4px 12px 14px; }
   dl.facts { grid-template-columns: 1fr; }
   dl.facts dt { border-bottom: none; padding-bottom: 0; }
+  article.item { padding: 10px; border-left-width: 3px; }
+  article.item article.item { padding: 8px; }
+  table:not(.narrow) { min-width: 540px; }
 }
 @media print {
   body { background: #fff; font-size: 11pt; }
