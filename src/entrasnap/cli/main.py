@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import typer
 
 from entrasnap import __version__
@@ -39,3 +41,11 @@ def main(
     ),
 ) -> None:
     """Point-in-time history of a Microsoft Entra ID tenant's configuration."""
+    quiet_library_logs()
+
+
+def quiet_library_logs() -> None:
+    """azure-identity logs a failed sign-in as a multi-line warning; the CLI reports it in one line itself."""
+    azure = logging.getLogger("azure")
+    if not azure.handlers:
+        azure.addHandler(logging.NullHandler())

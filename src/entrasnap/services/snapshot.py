@@ -14,7 +14,7 @@ from typing import Any
 
 from entrasnap.catalog.model import ResourceType
 from entrasnap.collect import Collector, Options, Progress, TypeResult
-from entrasnap.graph import GraphClient, GraphRequestError
+from entrasnap.graph import GraphAuthenticationError, GraphClient, GraphConnectionError, GraphRequestError
 from entrasnap.store import Repository, SnapshotRecord
 
 EXIT_COMPLETE, EXIT_FAILED, EXIT_PARTIAL = 0, 1, 2
@@ -42,9 +42,14 @@ def now_iso() -> str:
 
 
 async def identify_tenant(client: GraphClient, fallback: str) -> Tenant:
-    """The tenant's id and default domain from /organization, or what the user named if unreadable."""
+    """The tenant's id and default domain from /organization, or what the user named if unreadable.
+
+    Graph unreachable or no token at all is not "unreadable": it fails the run before anything is written.
+    """
     try:
         body = await client.get("/v1.0/organization?$select=id,verifiedDomains")
+    except (GraphConnectionError, GraphAuthenticationError):
+        raise
     except GraphRequestError:
         return Tenant(fallback)
     orgs = body.get("value", []) if isinstance(body, dict) else []
