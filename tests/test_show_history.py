@@ -335,3 +335,43 @@ def test_history_text_renderer(scenario: Scenario) -> None:
     assert 'state: "enabled" → "disabled"' in text
     assert "not captured (forbidden)" in text
     assert started(scenario.snapshots[1])[:19].replace("T", " ") in text
+
+
+def test_entry_finder_follows_an_object_like_a_full_index(tmp_path: Path) -> None:
+    """Bisect and neighbour-bounded lookups agree with reading every entry, across churning snapshots."""
+    import random
+
+    from entrasnap.services.history import EntryFinder
+
+    rng = random.Random(7)
+    repository = Repository.open(LocalBackend(tmp_path / "repo"), create=True)
+    objects = {f"{rng.getrandbits(64):016x}": 0 for _ in range(3000)}
+    watched = [*sorted(objects)[::97], "0" * 16, "f" * 16, "not-there"]
+    records = []
+    for day in range(8):
+        for oid in rng.sample(sorted(objects), 40):
+            objects[oid] += 1
+        for oid in rng.sample(sorted(objects), 5):
+            del objects[oid]  # some watched ones disappear
+        for _ in range(5):
+            objects[f"{rng.getrandbits(64):016x}"] = 0
+        if day == 3:
+            objects.pop(watched[1], None)  # gone, then back two days later
+        if day == 5:
+            objects[watched[1]] = 9
+        writer = repository.writer({"tenant": {"id": "t"}, "started": f"2026-01-0{day + 1}T00:00:00Z"})
+        for oid, version in sorted(objects.items()):
+            writer.add("users", oid, {"id": oid, "object": {"id": oid, "v": version}}, f"n{oid}")
+        writer.finish_type("users", "ok")
+        records.append(writer.commit("complete", {}))
+    assert len(records[-1].types["users"]["chunks"]) > 20
+    cache = CachedRepository(repository)
+    finder = EntryFinder(cache)
+    for oid in watched:
+        near = None
+        for record in records:
+            expected = SnapshotView(cache, record).index("users").get(oid)
+            hit = finder.find(record, "users", oid, near)
+            assert (None if hit is None else (hit.hash, hit.name)) == expected, (oid, record.id)
+            assert finder.find(record, "users", oid) == hit
+            near = hit or near

@@ -29,12 +29,27 @@ GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]
 BULK_NAMES = 200  # beyond this many ids, build the snapshot's whole name index instead of bisecting
 
 
+@dataclass(frozen=True)
+class Hit:
+    """Where an id was found: its record hash and name, and which chunk of which chunk list held it."""
+
+    hash: str
+    name: str | None
+    chunks: tuple[str, ...]
+    position: int
+
+
 class EntryFinder:
-    """Finds (record hash, name) of an id in a snapshot's type by bisecting its sorted manifest chunks."""
+    """Finds an id in a snapshot's type by bisecting its sorted manifest chunks.
+
+    Given the previous snapshot's hit (``near``), a chunk that is still there answers at once, and
+    otherwise only the chunks between its unchanged neighbours are searched.
+    """
 
     def __init__(self, cache: CachedRepository) -> None:
         self.cache = cache
         self._ids: dict[str, list[str]] = {}  # chunk hash -> its entry ids, in order
+        self._matches: dict[tuple[str, str], list[tuple[str, str | None]]] = {}
 
     def _chunk_ids(self, chunk_hash: str) -> list[str]:
         ids = self._ids.get(chunk_hash)
@@ -43,12 +58,22 @@ class EntryFinder:
             self._ids[chunk_hash] = ids
         return ids
 
-    def find(self, record: SnapshotRecord, key: str, object_id: str) -> tuple[str, str | None] | None:
-        chunks: list[str] = record.types.get(key, {}).get("chunks", [])
+    def find(self, record: SnapshotRecord, key: str, object_id: str, near: Hit | None = None) -> Hit | None:
+        chunks = tuple(record.types.get(key, {}).get("chunks", []))
         if not chunks:
             return None
-        # The last chunk whose first id is <= object_id holds it, if any does.
         lo, hi = 0, len(chunks)
+        if near is not None:
+            if near.chunks == chunks:
+                return near
+            where = {h: i for i, h in enumerate(chunks)}
+            same = where.get(near.chunks[near.position])
+            if same is not None:
+                return Hit(near.hash, near.name, chunks, same)
+            lo = next((where[h] + 1 for h in reversed(near.chunks[: near.position]) if h in where), 0)
+            hi = next((where[h] for h in near.chunks[near.position + 1 :] if h in where), len(chunks))
+        # The last chunk in [lo, hi) whose first id is <= object_id holds it, if any does.
+        start = lo
         while lo < hi:
             mid = (lo + hi) // 2
             first = self._chunk_ids(chunks[mid])
@@ -56,7 +81,7 @@ class EntryFinder:
                 lo = mid + 1
             else:
                 hi = mid
-        if lo == 0:
+        if lo == start:
             return None
         chunk_hash = chunks[lo - 1]
         ids = self._chunk_ids(chunk_hash)
@@ -64,7 +89,26 @@ class EntryFinder:
         if at == len(ids) or ids[at] != object_id:
             return None
         entry = self.cache.get(chunk_hash)["entries"][at]
-        return str(entry[1]), (str(entry[2]) if len(entry) > 2 and entry[2] is not None else None)
+        name = str(entry[2]) if len(entry) > 2 and entry[2] is not None else None
+        return Hit(str(entry[1]), name, chunks, lo - 1)
+
+    def matching(self, record: SnapshotRecord, key: str, ref: str) -> list[tuple[str, str | None]]:
+        """(id, name) of entries whose id (any case) or display name (casefolded) is ``ref``."""
+        wanted = ref.casefold()
+        out: list[tuple[str, str | None]] = []
+        for chunk_hash in record.types.get(key, {}).get("chunks", []):
+            memo_key = (chunk_hash, wanted)
+            found = self._matches.get(memo_key)
+            if found is None:
+                found = [
+                    (str(e[0]), str(e[2]) if len(e) > 2 and e[2] is not None else None)
+                    for e in self.cache.get(chunk_hash)["entries"]
+                    if str(e[0]).casefold() == wanted
+                    or (len(e) > 2 and isinstance(e[2], str) and e[2].casefold() == wanted)
+                ]
+                self._matches[memo_key] = found
+            out += found
+        return out
 
 
 def find_in(finder: EntryFinder, view: SnapshotView, rtype: ResourceType, name_or_id: str) -> Found:
@@ -72,7 +116,7 @@ def find_in(finder: EntryFinder, view: SnapshotView, rtype: ResourceType, name_o
     if view.captured(rtype.key):
         hit = finder.find(view.record, rtype.key, name_or_id)
         if hit is not None:
-            return Found(rtype, name_or_id, hit[1], hit[0], finder.cache.get(hit[0]))
+            return Found(rtype, name_or_id, hit.name, hit.hash, finder.cache.get(hit.hash))
     return locate(view, rtype, name_or_id)
 
 
@@ -89,8 +133,8 @@ def names_for(finder: EntryFinder, view: SnapshotView, ids: list[str]) -> dict[s
             hit = finder.find(view.record, key, object_id)
             if hit is None and object_id != object_id.lower():
                 hit = finder.find(view.record, key, object_id.lower())
-            if hit is not None and hit[1]:
-                out[object_id] = hit[1]
+            if hit is not None and hit.name:
+                out[object_id] = hit.name
                 break
         else:
             name = view.name_of(object_id) if _has_templates(view) else None
@@ -172,32 +216,36 @@ def resolve_id(
         raise TimelineError(
             f"{key} was never captured in this tenant's snapshots (status {', '.join(statuses)})"
         )
-    seen_chunks: set[tuple[str, ...]] = set()
-    for record in captured:  # exact id, newest first; identical manifests are looked at once
-        chunks = tuple(record.types[key].get("chunks", []))
-        if chunks in seen_chunks:
-            continue
-        seen_chunks.add(chunks)
-        hit = finder.find(record, key, ref)
-        if hit is not None:
-            return ref, hit[1]
-    last_error: TimelineError | None = None
-    seen_chunks.clear()
-    for record in captured:  # id in another case, or a display name
-        chunks = tuple(record.types[key].get("chunks", []))
-        if chunks in seen_chunks:
-            continue
-        seen_chunks.add(chunks)
-        try:
-            found = locate(SnapshotView(cache, record), rtype, ref)
-        except TimelineError as exc:
-            if " are named " in str(exc):
-                raise
-            last_error = last_error or exc
-            continue
+    latest = captured[0]
+    hit = finder.find(latest, key, ref)
+    if hit is not None:
+        return ref, hit.name
+    try:
+        found = locate(SnapshotView(cache, latest), rtype, ref)
         return found.id, found.name
-    assert last_error is not None
-    raise TimelineError(str(last_error).replace(f"in snapshot {captured[0].id[:12]}", "in any snapshot", 1))
+    except TimelineError as exc:
+        if " are named " in str(exc):
+            raise
+        not_found = exc
+    seen: set[tuple[str, ...]] = {tuple(latest.types[key].get("chunks", []))}
+    for record in captured[1:]:  # older snapshots, newest first; identical manifests looked at once
+        chunks = tuple(record.types[key].get("chunks", []))
+        if chunks in seen:
+            continue
+        seen.add(chunks)
+        matches = finder.matching(record, key, ref)
+        by_id = [m for m in matches if m[0].casefold() == ref.casefold()]
+        if by_id:
+            return by_id[0]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            listed = "; ".join(f"{oid} ({name})" for oid, name in matches[:20])
+            raise TimelineError(
+                f"{len(matches)} {key} were named {ref!r} in snapshot {record.id[:12]} "
+                f"({record.data['started'][:19]}); use an id: {listed}"
+            )
+    raise TimelineError(re.sub(r"in snapshot \S+ \([^)]*\)", "in any snapshot", str(not_found), count=1))
 
 
 def object_history(
@@ -219,8 +267,7 @@ def object_history(
     prev_record: dict[str, Any] | None = None
     prev_snapshot: SnapshotRecord | None = None
     present = False
-    prev_chunks: tuple[str, ...] | None = None
-    prev_hit: tuple[str, str | None] | None = None
+    near: Hit | None = None  # where the object was last seen, to follow it cheaply
 
     def extend_or_add(version: Version) -> None:
         target = versions if prev_hash is not None else pending_gap
@@ -236,9 +283,7 @@ def object_history(
         if status != "ok":
             extend_or_add(Version("notCaptured", snapshot, snapshot, status=status))
             continue
-        chunks = tuple(info.get("chunks", []) if info else [])
-        hit = prev_hit if chunks == prev_chunks else finder.find(snapshot, key, object_id)
-        prev_chunks, prev_hit = chunks, hit
+        hit = finder.find(snapshot, key, object_id, near)
         if hit is None:
             pending_gap.clear()
             if present:
@@ -247,8 +292,8 @@ def object_history(
             elif versions and versions[-1].event == "disappeared":
                 versions[-1].last, versions[-1].count = snapshot, versions[-1].count + 1
             continue
-        record_hash, entry_name = hit
-        name = entry_name or name
+        near = hit
+        record_hash, name = hit.hash, hit.name or name
         if prev_hash is None:
             versions.extend(pending_gap)
             pending_gap.clear()
@@ -298,4 +343,4 @@ def _change_names(
     return names
 
 
-__all__ = ["EntryFinder", "History", "Version", "find_in", "names_for", "object_history", "resolve_id"]
+__all__ = ["EntryFinder", "History", "Hit", "Version", "find_in", "names_for", "object_history", "resolve_id"]
