@@ -241,11 +241,10 @@ class GraphClient:
         content = orjson.dumps(json) if json is not None else None
         failures = 0
         throttles = 0
-        refreshed = False
-        token = await self.tokens.token()
+        refresh = False  # ask for a new token: the last one was rejected
+        rejected = 0  # consecutive 401s
         while True:
-            send_headers = {**(headers or {}), "Authorization": f"Bearer {token}"}
-            send_headers["client-request-id"] = str(uuid.uuid4())
+            send_headers = {**(headers or {}), "client-request-id": str(uuid.uuid4())}
             if content is not None:
                 send_headers["Content-Type"] = "application/json"
             reply: _Reply | None = None
@@ -254,6 +253,11 @@ class GraphClient:
                 self.stats.wait_seconds += paced_wait
                 await self._sleep(self._resume_at - time.monotonic())
                 async with self._limit.slot() as epoch:
+                    # The token is taken right before sending: waits for a slot, pacing or Retry-After
+                    # may outlast a token fetched earlier.
+                    token = await self.tokens.token(refresh=refresh)
+                    refresh = False
+                    send_headers["Authorization"] = f"Bearer {token}"
                     self.stats.round_trips += 1
                     try:
                         response = await self._http.request(
@@ -270,12 +274,13 @@ class GraphClient:
             if reply is not None and status < 400:
                 self._limit.succeeded()
                 return reply
-            if reply is not None and status == 401 and not refreshed:
-                refreshed = True
+            if reply is not None and status == 401 and rejected < 1:
+                rejected += 1
+                refresh = True
                 self.stats.retries += 1
-                self._emit("token-refresh", target, 401, 1, 0.0)
-                token = await self.tokens.token(refresh=True)
+                self._emit("token-refresh", target, 401, rejected, 0.0)
                 continue
+            rejected = 0 if status != 401 else rejected
             if reply is not None and status == 429:
                 self.stats.throttled += 1
                 if paced is None:  # pacing limits are separate from the resource-unit budget
