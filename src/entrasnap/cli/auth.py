@@ -99,14 +99,28 @@ def token_provider(
         raise ConfigError(str(exc)) from exc
 
 
-def token_roles(token: str) -> list[str]:
-    """The application permissions (``roles`` claim) of a Graph access token, read without verifying it."""
+def token_claims(token: str) -> dict[str, object]:
+    """The claims of a Graph access token, read without verifying it (Graph does that)."""
     parts = token.strip().split(".")
     if len(parts) != 3:
-        raise ConfigError("the access token is not a JWT; cannot read its permissions")
+        raise ConfigError("the access token is not a JWT; cannot read its claims")
     try:
         claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
     except ValueError as exc:
         raise ConfigError("the access token's claims cannot be read") from exc
-    roles = claims.get("roles", []) if isinstance(claims, dict) else []
-    return [str(r) for r in roles]
+    return claims if isinstance(claims, dict) else {}
+
+
+def token_roles(token: str) -> list[str]:
+    """The application permissions (``roles`` claim) of a Graph access token."""
+    roles = token_claims(token).get("roles", [])
+    return [str(r) for r in roles] if isinstance(roles, list) else []
+
+
+def token_tenant(token: str) -> str | None:
+    """The tenant (``tid`` claim) a Graph access token was issued for, if it says."""
+    try:
+        tid = token_claims(token).get("tid")
+    except ConfigError:
+        return None
+    return str(tid) if tid else None

@@ -51,25 +51,27 @@ def demo(
             repository = Repository.open(LocalBackend(store), create=True)
             token = StaticToken(tenant.token())
             console.print(f"Tenant {tenant.tenant_id} at {tenant.url}")
-            first = asyncio.run(_snapshot(tenant.url, token, repository, quiet))
+            first = asyncio.run(_snapshot(tenant.url, token, repository, quiet, tenant.tenant_id))
             _summary("First snapshot", first)
             changes = _change(tenant)
             console.print(f"\n[bold]Made realistic changes[/]: {changes}")
-            second = asyncio.run(_snapshot(tenant.url, token, repository, quiet))
+            second = asyncio.run(_snapshot(tenant.url, token, repository, quiet, tenant.tenant_id))
             _summary("Second snapshot", second)
         finally:
             tenant.stop()
         _history(repository, store)
 
 
-async def _snapshot(url: str, token: StaticToken, repository: Repository, quiet: bool) -> Outcome:
+async def _snapshot(
+    url: str, token: StaticToken, repository: Repository, quiet: bool, tenant_id: str
+) -> Outcome:
     client = GraphClient(url, token)
     try:
         return await take_snapshot(
             client,
             repository,
             list(catalog.CATALOG),
-            tenant_hint="demo",
+            tenant_hint=tenant_id,
             options=Options(),
             progress=None if quiet else LogProgress(),
             graph_url=url,

@@ -9,6 +9,7 @@ import typer
 
 from entrasnap.cli.config import ConfigError
 from entrasnap.graph import GraphRequestError
+from entrasnap.services.snapshot import TenantMismatchError
 from entrasnap.services.timeline import TimelineError
 from entrasnap.store import StoreError
 
@@ -34,7 +35,7 @@ def handle_errors(code: int = EXIT_FAILED) -> Iterator[None]:
     meaning, as ``diff --exit-code`` does); Ctrl-C exits 130."""
     try:
         yield
-    except (ConfigError, StoreError, TimelineError) as exc:
+    except (ConfigError, StoreError, TimelineError, TenantMismatchError) as exc:
         raise fail(str(exc), code) from None
     except GraphRequestError as exc:
         raise fail(f"Graph: {exc}", code) from None

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from entrasnap import catalog
 from entrasnap.catalog.model import ResourceType
-from entrasnap.cli.auth import AuthChoice, token_provider
+from entrasnap.cli.auth import AuthChoice, token_provider, token_tenant
 from entrasnap.cli.config import Config, ConfigError, TenantConfig, load
 from entrasnap.cli.errors import fail, handle_errors
 from entrasnap.cli.progress import LiveProgress, LogProgress
@@ -128,6 +128,8 @@ def snapshot(
     """
     with handle_errors():
         config = load(config_path)
+        if tenant is None and access_token and not config.tenants:
+            tenant = token_tenant(access_token)  # the token names its tenant
         chosen = choose_tenant(config, tenant)
         store = store or chosen.store or config.defaults.get("store")
         if not store:
@@ -157,7 +159,7 @@ def snapshot(
                 tokens,
                 repository,
                 selected,
-                chosen.tenant_id or chosen.name,
+                chosen,
                 Options(cloud_only=cloud_only or chosen.cloud_only),
                 concurrency,
             )
@@ -171,11 +173,12 @@ async def _run(
     tokens: Any,
     repository: Repository,
     types: list[ResourceType],
-    tenant: str,
+    tenant: TenantConfig,
     options: Options,
     concurrency: int,
 ) -> Outcome:
     client = GraphClient(base, tokens, max_concurrency=concurrency)
+    hint, expected = tenant.tenant_id or tenant.name, tenant.tenant_id
     try:
         if sys.stderr.isatty():
 
@@ -187,14 +190,22 @@ async def _run(
                     client,
                     repository,
                     types,
-                    tenant_hint=tenant,
                     options=options,
                     progress=live,
                     graph_url=base,
+                    tenant_hint=hint,
+                    expected_tenant=expected,
                 )
         progress: Progress = LogProgress()
         return await take_snapshot(
-            client, repository, types, tenant_hint=tenant, options=options, progress=progress, graph_url=base
+            client,
+            repository,
+            types,
+            options=options,
+            progress=progress,
+            graph_url=base,
+            tenant_hint=hint,
+            expected_tenant=expected,
         )
     finally:
         await client.aclose()

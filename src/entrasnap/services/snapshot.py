@@ -24,6 +24,16 @@ EXIT_COMPLETE, EXIT_FAILED, EXIT_PARTIAL = 0, 1, 2
 class Tenant:
     id: str
     domain: str | None = None
+    domains: tuple[str, ...] = ()  # every verified domain, when /organization could be read
+
+    def answers_to(self, name: str) -> bool:
+        """Whether ``name`` (a tenant id or domain) names this tenant."""
+        wanted = name.lower()
+        return wanted == self.id.lower() or wanted in (d.lower() for d in self.domains)
+
+
+class TenantMismatchError(ValueError):
+    """The credentials reach a different tenant than the one named: never file it under the wrong name."""
 
 
 @dataclass
@@ -58,7 +68,8 @@ async def identify_tenant(client: GraphClient, fallback: str) -> Tenant:
     org = orgs[0]
     domains = org.get("verifiedDomains") or []
     default = next((d.get("name") for d in domains if d.get("isDefault")), None)
-    return Tenant(str(org.get("id", fallback)), default)
+    names = tuple(str(d["name"]) for d in domains if d.get("name"))
+    return Tenant(str(org.get("id", fallback)), default, names)
 
 
 def overall_status(results: Sequence[TypeResult]) -> str:
@@ -77,10 +88,20 @@ async def take_snapshot(
     options: Options | None = None,
     progress: Progress | None = None,
     graph_url: str = "",
+    expected_tenant: str | None = None,
 ) -> Outcome:
-    """Read ``types`` into a new snapshot of ``repository``; returns its committed record."""
+    """Read ``types`` into a new snapshot of ``repository``; returns its committed record.
+
+    With ``expected_tenant`` (a tenant id or verified domain), refuses to file a tenant reached by the
+    credentials under another tenant's name (TenantMismatchError) before anything is written.
+    """
     started_clock = time.monotonic()
     tenant = await identify_tenant(client, tenant_hint)
+    if expected_tenant and tenant.domains and not tenant.answers_to(expected_tenant):
+        raise TenantMismatchError(
+            f"the credentials reach tenant {tenant.id} ({tenant.domain}), not {expected_tenant!r}; "
+            "check --tenant (or the config's tenant_id)"
+        )
     previous = repository.snapshots()
     parent = next((r.id for r in reversed(previous) if r.tenant.get("id") == tenant.id), None)
     from entrasnap import __version__
