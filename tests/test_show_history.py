@@ -292,8 +292,14 @@ def test_history_of_a_policy_disabled_then_not_captured(scenario: Scenario) -> N
         "history", "conditionalAccessPolicies", scenario.policy_id, "--store", str(scenario.store)
     )
     assert events(history) == [("appeared", s[0].id), ("changed", s[1].id), ("notCaptured", s[2].id)]
-    state = [c for c in history["versions"][1]["changes"] if c["path"] == "state"]
-    assert state == [{"path": "state", "kind": "changed", "before": "enabled", "after": "disabled"}]
+    assert history["versions"][1]["changes"] == [
+        {"path": "state", "kind": "changed", "before": "enabled", "after": "disabled"}
+    ]
+    everything = ok_json(
+        "history", "conditionalAccessPolicies", scenario.policy_name, "--all", "--store", str(scenario.store)
+    )
+    assert everything["id"] == scenario.policy_id
+    assert [c["path"] for c in everything["versions"][1]["changes"]] == ["modifiedDateTime", "state"]
     gap = history["versions"][2]
     assert gap["status"] == "forbidden" and gap["changes"] == []
     assert "disappeared" not in [e for e, _ in events(history)]

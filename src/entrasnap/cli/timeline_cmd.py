@@ -90,14 +90,24 @@ def render_show(
         f"[bold]{found.rtype.key}[/bold] [cyan]{escape(display_name(found) or '-')}[/cyan] {found.id}"
         f"  — snapshot {view.record.id[:12]} at {started} UTC"
     )
-    console.print(Syntax(json.dumps(found.record.get("object"), indent=2, ensure_ascii=False), "json"))
+    console.print(
+        Syntax(
+            json.dumps(found.record.get("object"), indent=2, ensure_ascii=False),
+            "json",
+            background_color="default",
+        )
+    )
     for child, values in kids.items():
         console.print(f"[bold]{escape(child)}[/bold] ({len(values)})")
         for value in values:
             if isinstance(value, str):
                 console.print(f"  {escape(names.get(value, '?'))}  [dim]{value}[/dim]")
             else:
-                console.print(Syntax(json.dumps(value, indent=2, ensure_ascii=False), "json"))
+                console.print(
+                    Syntax(
+                        json.dumps(value, indent=2, ensure_ascii=False), "json", background_color="default"
+                    )
+                )
 
 
 def history(
