@@ -19,7 +19,12 @@ from entrasnap.cli.errors import fail, handle_errors
 from entrasnap.cli.progress import LogProgress
 from entrasnap.collect import Options
 from entrasnap.graph import GraphClient, StaticToken
+from entrasnap.services.diff import diff_snapshots
+from entrasnap.services.render_diff import render_text
+from entrasnap.services.report import build_report
+from entrasnap.services.report import render as render_report
 from entrasnap.services.snapshot import Outcome, take_snapshot
+from entrasnap.services.timeline import CachedRepository
 from entrasnap.store import LocalBackend, Repository
 
 console = Console(stderr=True)
@@ -60,6 +65,7 @@ def demo(
         finally:
             tenant.stop()
         _history(repository, store)
+        _show_diff_and_report(repository, directory, store)
 
 
 async def _snapshot(
@@ -108,6 +114,21 @@ def _summary(title: str, outcome: Outcome) -> None:
         f"{sum(i.get('count', 0) for i in record.types.values()):,} objects in {outcome.seconds:.1f}s, "
         f"{stats.get('requests', 0)} requests; {stats.get('objectsWritten', 0):,} new objects stored, "
         f"{stats.get('objectsReused', 0):,} unchanged reused, {stats.get('bytesWritten', 0):,} bytes written"
+    )
+
+
+def _show_diff_and_report(repository: Repository, directory: Path, store: Path) -> None:
+    """What changed between the two snapshots, and the tenant documentation as one HTML page."""
+    records = repository.snapshots()
+    cache = CachedRepository(repository)
+    result = diff_snapshots(cache, records[-2], records[-1])
+    console.print("\n[bold]What changed[/] (entrasnap diff previous latest):")
+    render_text(result, console)
+    report_path = directory / "report.html"
+    report_path.write_text(render_report(build_report(repository, records[-1].id), "html"), encoding="utf-8")
+    console.print(
+        f"\n[bold]Tenant report[/]: open {report_path.resolve()} in a browser "
+        f"(entrasnap report latest --store {store} --format html --output report.html)"
     )
 
 
