@@ -66,7 +66,7 @@ def _by_name(fake: RunningFakeGraph, key: str, name: str) -> str:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    fake = start(time_scale=0.02)
+    fake = start(time_scale=0.02, throttling=False)
     root = tmp_path_factory.mktemp("diff-repo")
     repo = Repository.open(LocalBackend(root), create=True)
     try:

@@ -73,7 +73,7 @@ def _snapshot(running: RunningFakeGraph, store: Path, token: str) -> None:
 
 
 def build_tenant(root: Path) -> Tenant:
-    running = start(size="S", seed=1, time_scale=0.02)
+    running = start(size="S", seed=1, time_scale=0.02, throttling=False)
     http = running.client()
     policies = _ok(http.get("/beta/identity/conditionalAccess/policies"))["value"]
     policy = next(p for p in policies if p["displayName"] == POLICY)

@@ -75,7 +75,7 @@ def first(running: RunningFakeGraph, url: str, params: dict[str, str]) -> dict[s
 
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
-    running = start(time_scale=0.02)
+    running = start(time_scale=0.02, throttling=False)
     try:
         store = tmp_path_factory.mktemp("history") / "repo"
         repository = Repository.open(LocalBackend(store), create=True)

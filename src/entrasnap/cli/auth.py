@@ -8,11 +8,12 @@ import sys
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from entrasnap.cli.config import ConfigError, TenantConfig
-from entrasnap.graph import CLOUDS, StaticToken, TokenProvider
-from entrasnap.graph.credentials import CredentialConfigError, CredentialSettings
-from entrasnap.graph.credentials import token_provider as credential
+
+if TYPE_CHECKING:
+    from entrasnap.graph import TokenProvider
 
 
 class AuthChoice(str, Enum):
@@ -54,6 +55,11 @@ def token_provider(
     authority: str | None = None,
 ) -> TokenProvider:
     """A TokenProvider for the chosen sign-in; secrets come from the environment, never from logs."""
+    # The graph layer and azure-identity are slow to import: only commands that sign in pay for them.
+    from entrasnap.graph import CLOUDS, StaticToken
+    from entrasnap.graph.credentials import CredentialConfigError, CredentialSettings
+    from entrasnap.graph.credentials import token_provider as credential
+
     token = access_token or (environ.get(tenant.access_token_env) if tenant.access_token_env else None)
     if token:
         return StaticToken(token.strip())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -16,16 +16,11 @@ from rich.table import Table
 
 from entrasnap import catalog
 from entrasnap.cli.errors import fail, handle_errors
-from entrasnap.cli.progress import LogProgress
-from entrasnap.collect import Options
-from entrasnap.graph import GraphClient, StaticToken
-from entrasnap.services.diff import diff_snapshots
-from entrasnap.services.render_diff import render_text
-from entrasnap.services.report import build_report
-from entrasnap.services.report import render as render_report
-from entrasnap.services.snapshot import Outcome, take_snapshot
-from entrasnap.services.timeline import CachedRepository
 from entrasnap.store import LocalBackend, Repository
+
+if TYPE_CHECKING:
+    from entrasnap.graph import StaticToken
+    from entrasnap.services.snapshot import Outcome
 
 console = Console(stderr=True)
 
@@ -40,6 +35,7 @@ def demo(
 ) -> None:
     """Run entrasnap on a built-in example tenant: snapshot, change, snapshot again, show the history."""
     from entrasnap.fakegraph.service import start
+    from entrasnap.graph import StaticToken
 
     with handle_errors():
         if size not in {"S", "M"}:
@@ -71,6 +67,11 @@ def demo(
 async def _snapshot(
     url: str, token: StaticToken, repository: Repository, quiet: bool, tenant_id: str
 ) -> Outcome:
+    from entrasnap.cli.progress import LogProgress
+    from entrasnap.collect import Options
+    from entrasnap.graph import GraphClient
+    from entrasnap.services.snapshot import take_snapshot
+
     client = GraphClient(url, token)
     try:
         return await take_snapshot(
@@ -119,6 +120,12 @@ def _summary(title: str, outcome: Outcome) -> None:
 
 def _show_diff_and_report(repository: Repository, directory: Path, store: Path) -> None:
     """What changed between the two snapshots, and the tenant documentation as one HTML page."""
+    from entrasnap.services.diff import diff_snapshots
+    from entrasnap.services.render_diff import render_text
+    from entrasnap.services.report import build_report
+    from entrasnap.services.report import render as render_report
+    from entrasnap.services.timeline import CachedRepository
+
     records = repository.snapshots()
     cache = CachedRepository(repository)
     result = diff_snapshots(cache, records[-2], records[-1])

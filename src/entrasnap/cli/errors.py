@@ -8,8 +8,7 @@ from contextlib import contextmanager
 import typer
 
 from entrasnap.cli.config import ConfigError
-from entrasnap.graph import GraphRequestError
-from entrasnap.services.snapshot import TenantMismatchError
+from entrasnap.services.errors import TenantMismatchError
 from entrasnap.services.timeline import TimelineError
 from entrasnap.store import StoreError
 
@@ -21,6 +20,13 @@ def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
     """Print ``error: message`` and return the Exit to raise."""
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
     return typer.Exit(code)
+
+
+def _graph_errors() -> tuple[type[BaseException], ...]:
+    """Graph's errors, imported only when something failed (the graph layer is slow to import)."""
+    from entrasnap.graph import GraphRequestError
+
+    return (GraphRequestError,)
 
 
 def _credential_errors() -> tuple[type[BaseException], ...]:
@@ -37,7 +43,7 @@ def handle_errors(code: int = EXIT_FAILED) -> Iterator[None]:
         yield
     except (ConfigError, StoreError, TimelineError, TenantMismatchError) as exc:
         raise fail(str(exc), code) from None
-    except GraphRequestError as exc:
+    except _graph_errors() as exc:
         raise fail(f"Graph: {exc}", code) from None
     except FileExistsError as exc:
         raise fail(str(exc), code) from None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import signal
@@ -12,7 +11,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-import httpx
 import typer
 
 app = typer.Typer(
@@ -175,6 +173,8 @@ def serve(
         except OSError as exc:
             raise fail(f"cannot write tenant state to {state}: {exc}") from exc
         persist.attach_autosave(fake, state)
+    import asyncio
+
     try:
         asyncio.run(_serve(fake, host, port, state))
     except OSError as exc:
@@ -182,6 +182,8 @@ def serve(
 
 
 async def _serve(fake: Any, host: str, port: int, state: Path | None) -> None:
+    import asyncio
+
     from aiohttp import web
 
     from entrasnap.fakegraph import persist
@@ -240,6 +242,8 @@ def token(
 
 
 def _admin(url: str, method: str, name: str, body: Any = None) -> Any:
+    import httpx
+
     try:
         response = httpx.request(method, f"{url.rstrip('/')}/_fakegraph/{name}", json=body, timeout=120)
     except httpx.HTTPError as exc:

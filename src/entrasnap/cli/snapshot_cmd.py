@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -15,16 +15,17 @@ from rich.table import Table
 
 from entrasnap import catalog
 from entrasnap.catalog.model import ResourceType
-from entrasnap.cli.auth import AuthChoice, token_provider, token_tenant
+from entrasnap.cli.auth import AuthChoice
 from entrasnap.cli.config import Config, ConfigError, TenantConfig, load
 from entrasnap.cli.errors import fail, handle_errors
-from entrasnap.cli.progress import LiveProgress, LogProgress
-from entrasnap.collect import Options, Progress
-from entrasnap.graph import GraphClient
-from entrasnap.graph.clouds import CLOUDS
-from entrasnap.services.export import export_snapshot
-from entrasnap.services.snapshot import Outcome, take_snapshot
 from entrasnap.store import LocalBackend, Repository, SnapshotRecord
+
+if TYPE_CHECKING:
+    from entrasnap.collect import Options
+    from entrasnap.services.snapshot import Outcome
+
+# Commands import the graph layer and the services they run lazily, so that read-only commands such as
+# `show` start fast.
 
 STORE_HELP = "Repository: a folder on local disk (created on first use)."
 err_console = Console(stderr=True)
@@ -126,6 +127,10 @@ def snapshot(
 
     Exit codes: 0 complete, 2 partial (some types not captured: each has a status), 1 failed.
     """
+    from entrasnap.cli.auth import token_provider, token_tenant
+    from entrasnap.collect import Options
+    from entrasnap.graph.clouds import CLOUDS
+
     with handle_errors():
         config = load(config_path)
         if tenant is None and access_token and not config.tenants:
@@ -177,6 +182,11 @@ async def _run(
     options: Options,
     concurrency: int,
 ) -> Outcome:
+    from entrasnap.cli.progress import LiveProgress, LogProgress
+    from entrasnap.collect import Progress
+    from entrasnap.graph import GraphClient
+    from entrasnap.services.snapshot import take_snapshot
+
     client = GraphClient(base, tokens, max_concurrency=concurrency)
     hint, expected = tenant.tenant_id or tenant.name, tenant.tenant_id
     try:
@@ -297,6 +307,8 @@ def export(
     with handle_errors():
         repository = open_repository(store, create=False)
         record = repository.find(snapshot_ref)
+        from entrasnap.services.export import export_snapshot
+
         summary = export_snapshot(repository, record, to)
         err_console.print(
             f"exported {summary.objects:,} objects of snapshot {record.id[:12]} "

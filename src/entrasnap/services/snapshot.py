@@ -15,6 +15,7 @@ from typing import Any
 from entrasnap.catalog.model import ResourceType
 from entrasnap.collect import Collector, Options, Progress, TypeResult
 from entrasnap.graph import GraphAuthenticationError, GraphClient, GraphConnectionError, GraphRequestError
+from entrasnap.services.errors import TenantMismatchError
 from entrasnap.store import Repository, SnapshotRecord
 
 EXIT_COMPLETE, EXIT_FAILED, EXIT_PARTIAL = 0, 1, 2
@@ -30,10 +31,6 @@ class Tenant:
         """Whether ``name`` (a tenant id or domain) names this tenant."""
         wanted = name.lower()
         return wanted == self.id.lower() or wanted in (d.lower() for d in self.domains)
-
-
-class TenantMismatchError(ValueError):
-    """The credentials reach a different tenant than the one named: never file it under the wrong name."""
 
 
 @dataclass
