@@ -264,7 +264,7 @@ def test_client_secret_sign_in_renews_short_lived_tokens(
     living 4 s, a run that outlives several of them: new tokens are fetched as the old ones run out."""
     server, cert = signin_fake
     fake = server.fake
-    fake.apply_settings({"token_lifetime": 4.0})
+    fake.apply_settings({"token_lifetime": 4.0, "latency_ms": 500.0})  # a run that outlives tokens
     httpx.post(
         f"{server.url}/_fakegraph/clients",
         json={"clientId": "snap-app", "secret": "s3cret", "roles": fake.all_permissions()},
