@@ -271,7 +271,7 @@ def list_snapshots(
             info = summary_of(record)
             table.add_row(
                 info["id"][:12],
-                info["started"],
+                info["started"][:19].replace("T", " "),
                 info["tenant"],
                 info["status"],
                 f"{info['objects']:,}",
