@@ -6,7 +6,6 @@ again, and shows what the repository holds. Nothing leaves the machine.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +51,8 @@ def demo(
             repository = Repository.open(LocalBackend(store), create=True)
             token = StaticToken(tenant.token())
             console.print(f"Tenant {tenant.tenant_id} at {tenant.url}")
+            import asyncio
+
             first = asyncio.run(_snapshot(tenant.url, token, repository, quiet, tenant.tenant_id))
             _summary("First snapshot", first)
             changes = _change(tenant)

