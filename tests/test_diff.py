@@ -594,3 +594,10 @@ def test_damaged_repository_exits_2(world: World, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["diff", before.id, after.id, "--store", str(copy), "--exit-code"])
     assert result.exit_code == 2
     assert chunk in result.output
+
+
+def test_cli_format_choices_match_the_renderers() -> None:
+    from entrasnap.cli.diff_cmd import FORMATS as CLI_FORMATS
+    from entrasnap.services.render_diff import FORMATS as RENDER_FORMATS
+
+    assert CLI_FORMATS == RENDER_FORMATS

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -11,9 +12,11 @@ from rich.console import Console
 from entrasnap import catalog
 from entrasnap.cli.errors import fail, handle_errors
 from entrasnap.cli.snapshot_cmd import STORE_HELP, open_repository, split_list
-from entrasnap.services.diff import SnapshotDiff, diff_snapshots
-from entrasnap.services.render_diff import FORMATS, render_html, render_json, render_markdown, render_text
-from entrasnap.services.timeline import CachedRepository, pick, tenant_records
+
+if TYPE_CHECKING:
+    from entrasnap.services.diff import SnapshotDiff
+
+FORMATS = ("text", "json", "markdown", "html")  # services.render_diff.FORMATS; checked by a test
 
 EXIT_CHANGES = 1
 EXIT_ERROR = 2
@@ -42,6 +45,8 @@ def choose_format(requested: str | None, output: Path | None) -> str:
 
 
 def render(result: SnapshotDiff, fmt: str, output: Path | None) -> None:
+    from entrasnap.services.render_diff import render_html, render_json, render_markdown, render_text
+
     if fmt == "text":
         if output is None:
             render_text(result, Console(highlight=False, soft_wrap=True))
@@ -94,6 +99,9 @@ def diff(
         except ValueError as exc:
             raise fail(str(exc), EXIT_ERROR) from None
         repository = open_repository(store, create=False)
+        from entrasnap.services.diff import diff_snapshots
+        from entrasnap.services.timeline import CachedRepository, pick, tenant_records
+
         records = tenant_records(repository, tenant)
         before, after = pick(records, a), pick(records, b)
         result = diff_snapshots(

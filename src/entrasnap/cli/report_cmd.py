@@ -9,7 +9,6 @@ import typer
 
 from entrasnap.cli.errors import fail, handle_errors
 from entrasnap.cli.snapshot_cmd import STORE_HELP, open_repository
-from entrasnap.services.report import build_report, render
 
 TENANT_HELP = "Tenant id or domain, when the repository holds several tenants."
 
@@ -38,6 +37,8 @@ def report(
     settings, applications' permissions and credentials, groups, administrative units and coverage."""
     with handle_errors():
         repository = open_repository(store, create=False)
+        from entrasnap.services.report import build_report, render
+
         text = render(build_report(repository, snapshot, tenant), fmt.value)
         if output is None:
             typer.echo(text, nl=False)

@@ -141,8 +141,8 @@ class Repository:
         if not match:
             raise StoreError(f"snapshot record {key} in {self.backend} has an unexpected name")
         try:
-            data = json.loads(self.backend.read(key))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            data = orjson.loads(self.backend.read(key))
+        except orjson.JSONDecodeError as exc:
             raise StoreError(f"snapshot record {key} in {self.backend} is damaged (not JSON)") from exc
         if not isinstance(data, dict):
             raise StoreError(f"snapshot record {key} in {self.backend} is damaged (not an object)")
