@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import typer
 
 from entrasnap import __version__
@@ -46,6 +44,8 @@ def main(
 
 def quiet_library_logs() -> None:
     """azure-identity logs a failed sign-in as a multi-line warning; the CLI reports it in one line itself."""
+    import logging
+
     azure = logging.getLogger("azure")
     if not azure.handlers:
         azure.addHandler(logging.NullHandler())

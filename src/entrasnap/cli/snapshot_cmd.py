@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -158,6 +157,8 @@ def snapshot(
             authority=authority or chosen.authority,
         )
         repository = open_repository(str(store), create=True)
+        import asyncio
+
         outcome = asyncio.run(
             _run(
                 base,
