@@ -43,3 +43,13 @@ def test_layers_import_downward_only() -> None:
 def test_only_the_demo_and_fakegraph_commands_import_the_fake() -> None:
     users = sorted(p.name for p in (PACKAGE / "cli").glob("*.py") if "fakegraph" in imported_layers(p))
     assert users == ["demo_cmd.py", "fakegraph_cmd.py"]
+
+
+def test_cli_choices_match_the_graph_layer() -> None:
+    """Facts the CLI repeats to stay fast to start (it does not import the graph layer) stay in step."""
+    from entrasnap.cli.config import CLOUDS, AuthChoice
+    from entrasnap.graph.clouds import CLOUDS as GRAPH_CLOUDS
+    from entrasnap.graph.credentials import KINDS
+
+    assert tuple(GRAPH_CLOUDS) == CLOUDS
+    assert tuple(choice.value for choice in AuthChoice) == KINDS

@@ -6,24 +6,13 @@ import base64
 import json
 import sys
 from datetime import datetime
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from entrasnap.cli.config import ConfigError, TenantConfig
+from entrasnap.cli.config import AuthChoice, ConfigError, TenantConfig
 
 if TYPE_CHECKING:
     from entrasnap.graph import TokenProvider
-
-
-class AuthChoice(str, Enum):
-    client_secret = "client-secret"
-    certificate = "certificate"
-    managed_identity = "managed-identity"
-    workload_identity = "workload-identity"
-    azure_cli = "azure-cli"
-    device_code = "device-code"
-    environment = "environment"
 
 
 def default_kind(environ: dict[str, str]) -> str:

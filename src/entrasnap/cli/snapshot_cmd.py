@@ -14,8 +14,7 @@ from rich.table import Table
 
 from entrasnap import catalog
 from entrasnap.catalog.model import ResourceType
-from entrasnap.cli.auth import AuthChoice
-from entrasnap.cli.config import Config, ConfigError, TenantConfig, load
+from entrasnap.cli.config import AuthChoice, Config, ConfigError, TenantConfig, load
 from entrasnap.cli.errors import fail, handle_errors
 from entrasnap.store import LocalBackend, Repository, SnapshotRecord
 
