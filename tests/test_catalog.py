@@ -150,8 +150,13 @@ def test_permissions_are_least_privilege() -> None:
     assert every == sorted(set(every))
     assert not [p for p in every if "ReadWrite" in p]
     assert "Directory.Read.All" in every  # oauth2PermissionGrants' least-privileged permission
-    assert permissions(resolve(["groups"])) == ["GroupMember.Read.All", "GroupSettings.Read.All"]
-    assert permissions(resolve(["conditionalAccessPolicies"])) == ["Policy.Read.All"]
+    # Organization.Read.All always: a snapshot reads /organization to know which tenant it files
+    assert permissions(resolve(["groups"])) == [
+        "GroupMember.Read.All",
+        "GroupSettings.Read.All",
+        "Organization.Read.All",
+    ]
+    assert permissions(resolve(["conditionalAccessPolicies"])) == ["Organization.Read.All", "Policy.Read.All"]
 
 
 # --- agreement with fakegraph ---------------------------------------------------------------

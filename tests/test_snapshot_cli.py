@@ -196,7 +196,9 @@ def test_permissions_command(fakegraph: RunningFakeGraph) -> None:
     assert checked.exit_code == 2
     marks = dict(line.split() for line in checked.stdout.splitlines())
     assert marks == {p: ("MISSING" if p == "Policy.Read.All" else "ok") for p in expected}
-    all_held = cli("permissions", "--types", "users", "--access-token", fakegraph.token(["User.Read.All"]))
+    # Organization.Read.All: every snapshot reads /organization to know which tenant it files
+    users_only = ["User.Read.All", "Organization.Read.All"]
+    all_held = cli("permissions", "--types", "users", "--access-token", fakegraph.token(users_only))
     assert all_held.exit_code == 0 and "MISSING" not in all_held.stdout
 
 

@@ -43,7 +43,8 @@ def resolve(selection: Iterable[str]) -> list[ResourceType]:
 
 def permissions(types: Iterable[ResourceType]) -> list[str]:
     """The application permissions reading ``types`` needs (their children's and extras included), sorted."""
-    needed: set[str] = set()
+    # Every snapshot reads /organization to know which tenant it is filing (never by the name typed).
+    needed: set[str] = {"Organization.Read.All"}
     for rtype in types:
         needed.add(rtype.permission)
         needed.update(rtype.extra_permissions)

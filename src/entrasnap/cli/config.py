@@ -98,6 +98,11 @@ def parse(data: dict[str, Any], path: Path | None = None) -> Config:
             f"{where}: unknown section(s) {', '.join(sorted(unknown))}; use [defaults] and [tenant.NAME]"
         )
     config = Config(path=path, defaults=dict(data.get("defaults", {})))
+    known_keys = {f.name for f in fields(TenantConfig)} - {"name"}
+    if set(config.defaults) - known_keys:
+        raise ConfigError(
+            f"{where}: [defaults] has unknown key(s) {', '.join(sorted(set(config.defaults) - known_keys))}"
+        )
     tenants = data.get("tenant", {})
     if not isinstance(tenants, dict):
         raise ConfigError(f"{where}: 'tenant' must be tables like [tenant.contoso]")

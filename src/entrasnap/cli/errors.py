@@ -49,6 +49,9 @@ def handle_errors(code: int = EXIT_FAILED) -> Iterator[None]:
         raise fail(str(exc), code) from None
     except PermissionError as exc:
         raise fail(f"permission denied: {exc.filename or exc}", code) from None
+    except OSError as exc:  # output paths: a missing folder, a directory where a file goes, a full disk...
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise fail(f"{where}{exc.strerror or exc}", code) from None
     except KeyboardInterrupt:
         raise fail("interrupted", EXIT_INTERRUPTED) from None
     except _credential_errors() as exc:

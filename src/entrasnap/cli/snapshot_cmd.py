@@ -44,7 +44,8 @@ def choose_tenant(config: Config, tenant: str | None) -> TenantConfig:
     if tenant is None:
         names = ", ".join(sorted(config.tenants)) or "none configured"
         raise ConfigError(f"name a tenant with --tenant (a tenant id, domain, or config name: {names})")
-    return TenantConfig(name=tenant, tenant_id=tenant)
+    defaults = {k: v for k, v in config.defaults.items() if k not in {"store", "tenant_id"}}
+    return TenantConfig(name=tenant, tenant_id=tenant, **defaults)  # [defaults] apply to ad-hoc tenants too
 
 
 def select_types(include: list[str], exclude: list[str]) -> list[ResourceType]:
@@ -189,6 +190,10 @@ async def _run(
 
     client = GraphClient(base, tokens, max_concurrency=concurrency)
     hint, expected = tenant.tenant_id or tenant.name, tenant.tenant_id
+    from entrasnap.cli.auth import token_tenant
+    from entrasnap.graph import StaticToken
+
+    known = token_tenant(await tokens.token()) if isinstance(tokens, StaticToken) else None
     try:
         if sys.stderr.isatty():
 
@@ -205,6 +210,7 @@ async def _run(
                     graph_url=base,
                     tenant_hint=hint,
                     expected_tenant=expected,
+                    token_tenant=known,
                 )
         progress: Progress = LogProgress()
         return await take_snapshot(
@@ -216,6 +222,7 @@ async def _run(
             graph_url=base,
             tenant_hint=hint,
             expected_tenant=expected,
+            token_tenant=known,
         )
     finally:
         await client.aclose()
@@ -298,16 +305,24 @@ def export(
     snapshot_ref: str = typer.Argument(
         ...,
         metavar="SNAPSHOT",
-        help="Snapshot id (or prefix), 'latest', or a date/time: the last snapshot at or before it.",
+        help="Snapshot id (or prefix), 'latest', 'previous', or a date/time: the last snapshot at or before it.",
     ),
     store: str = typer.Option(..., "--store", help=STORE_HELP, envvar="ENTRASNAP_STORE"),
     to: Path = typer.Option(..., "--to", help="A new or empty folder to write the JSON files into."),
+    tenant: str | None = typer.Option(
+        None,
+        "--tenant",
+        help="Tenant id or domain, when the repository holds several.",
+        envvar="ENTRASNAP_TENANT",
+    ),
 ) -> None:
     """Export a snapshot as plain JSON files: one per object, children beside it, and a manifest."""
     with handle_errors():
-        repository = open_repository(store, create=False)
-        record = repository.find(snapshot_ref)
         from entrasnap.services.export import export_snapshot
+        from entrasnap.services.timeline import pick, tenant_records
+
+        repository = open_repository(store, create=False)
+        record = pick(tenant_records(repository, tenant), snapshot_ref)
 
         summary = export_snapshot(repository, record, to)
         err_console.print(

@@ -34,6 +34,7 @@ class Sink(Protocol):
         error: JSON | None = None,
         children: dict[str, int] | None = None,
         requests: int = 0,
+        scope: str | None = None,
     ) -> None: ...
 
 
@@ -138,7 +139,8 @@ class Collector:
         self._parents: dict[str, list[JSON]] = {}
         self._done: dict[str, asyncio.Event] = {}
         self._results: dict[str, TypeResult] = {}
-        self._keep: dict[str, set[str]] = {}  # parent type -> properties its scoped types look at
+        self._keep: dict[str, set[str]] = {}
+        self._parent_ids: dict[str, set[str]] = {}  # parent type -> properties its scoped types look at
 
     async def run(self, types: Sequence[ResourceType]) -> list[TypeResult]:
         """Read every type (parents before the types scoped by them); results in the given order."""
@@ -176,6 +178,7 @@ class Collector:
             error=result.error,
             children=result.children or None,
             requests=result.requests,
+            scope="cloudOnly" if self.options.cloud_only and rtype.cloud_only_filter else None,
         )
         self.progress.finished(result)
         return result
@@ -250,8 +253,9 @@ class Collector:
         return values
 
     async def _store_page(self, rtype: ResourceType, page: list[JSON], result: TypeResult) -> None:
-        children = await self._children(rtype, page, result) if rtype.children else {}
+        children, vanished = await self._children(rtype, page, result) if rtype.children else ({}, set())
         keep = self._keep.get(rtype.key)
+        page = [obj for obj in page if object_id(rtype, obj) not in vanished]
         for obj in page:
             oid = object_id(rtype, obj)
             record: JSON = {"id": oid, "object": raw_object(obj)}
@@ -259,16 +263,24 @@ class Collector:
                 record["children"] = {c.name: children.get((oid, c.name), []) for c in rtype.children}
             name = obj.get(rtype.name_field)
             self.sink.add(rtype.key, oid, record, name if isinstance(name, str) else None)
-            if keep is not None:  # only what scoped types need, not whole objects
+            if keep is not None and oid not in self._parent_ids.setdefault(rtype.key, set()):
+                # only what scoped types need, not whole objects; once per id even if Graph repeats one
+                self._parent_ids[rtype.key].add(oid)
                 self._parents.setdefault(rtype.key, []).append({"id": oid, **{p: obj.get(p) for p in keep}})
         result.count += len(page)
         self.progress.advanced(rtype, len(page), result.requests)
 
     async def _children(
         self, rtype: ResourceType, page: list[JSON], result: TypeResult
-    ) -> dict[tuple[str, str], list[Any]]:
-        """Every child collection of every object in ``page``, through $batch."""
+    ) -> tuple[dict[tuple[str, str], list[Any]], set[str]]:
+        """Every child collection of every object in ``page``, through $batch; and the objects that vanished.
+
+        A child answering 404 means its parent was deleted after its page was read (the parent itself then
+        answers 404 too, and is left out as deleted) — or something is wrong, which fails the type rather
+        than recording an empty child list.
+        """
         out: dict[tuple[str, str], list[Any]] = {}
+        missing: dict[str, str] = {}  # parent id -> the child that answered 404
         by_version: dict[str, list[tuple[BatchItem, Child]]] = {}
         for obj in page:
             oid = object_id(rtype, obj)
@@ -299,8 +311,9 @@ class Collector:
                 try:
                     values = await self._values(answer, child.permission or rtype.permission, result, version)
                 except TypeFailure as failure:
-                    if answer.status == 404:  # the parent vanished between its page and its children
-                        values = []
+                    if answer.status == 404:
+                        missing.setdefault(oid, child.name)
+                        continue
                     else:
                         failure.error.setdefault("child", child.name)
                         raise
@@ -311,7 +324,31 @@ class Collector:
                 )
                 out[(oid, child.name)] = stored
                 result.children[child.name] = result.children.get(child.name, 0) + len(stored)
-        return out
+        vanished = {oid for oid, child in missing.items() if await self._vanished(rtype, oid, child, result)}
+        for (oid, name), stored in list(out.items()):
+            if oid in vanished:
+                result.children[name] -= len(stored)
+                del out[(oid, name)]
+        return out, vanished
+
+    async def _vanished(self, rtype: ResourceType, oid: str, child: str, result: TypeResult) -> bool:
+        """Whether an object whose child answered 404 is gone; if it is still there, the read failed."""
+        result.requests += 1
+        try:
+            await self.client.get(f"/{rtype.api}{rtype.path}/{quote(oid, safe='')}?$select=id")
+        except GraphRequestError as error:
+            if error.status == 404:
+                return True
+            raise
+        raise TypeFailure(
+            "error",
+            {
+                "status": 404,
+                "code": "Request_ResourceNotFound",
+                "child": child,
+                "message": f"{child} of {oid} answered 404 while the object exists",
+            },
+        )
 
 
 def parents_needed(types: Iterable[ResourceType]) -> dict[str, set[str]]:

@@ -140,11 +140,12 @@ class GraphClient:
         next_params = params
         while next_url is not None:
             body = await self.get(next_url, params=next_params, headers=headers, paced=paced)
-            if not isinstance(body, dict) or not isinstance(body.get("value", []), list):
+            if not isinstance(body, dict) or not isinstance(body.get("value"), list):
+                # A page without its value list must never pass for an empty collection.
                 raise GraphRequestError(
                     200, "UnexpectedResponse", "the answer is not a collection", url=next_url
                 )
-            yield body.get("value", [])
+            yield body["value"]
             next_url = body.get("@odata.nextLink")
             next_params = None  # the nextLink carries the query
 

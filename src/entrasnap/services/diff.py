@@ -431,6 +431,10 @@ def diff_snapshots(
         status_from, status_to = view_before.status(rtype.key), view_after.status(rtype.key)
         if status_from == "absent" and status_to == "absent":
             continue
+        scope_from, scope_to = view_before.scope(rtype.key), view_after.scope(rtype.key)
+        if scope_from != scope_to:  # e.g. --cloud-only on one side: left-out objects are not deletions
+            status_from += f" ({scope_from})" if scope_from else " (all objects)"
+            status_to += f" ({scope_to})" if scope_to else " (all objects)"
         if status_from != "ok" or status_to != "ok":
             not_captured.append(NotCaptured(rtype, status_from, status_to))
             continue

@@ -284,6 +284,10 @@ def object_history(
             extend_or_add(Version("notCaptured", snapshot, snapshot, status=status))
             continue
         hit = finder.find(snapshot, key, object_id, near)
+        if hit is None and info is not None and info.get("scope"):
+            # captured with a filter (--cloud-only): absence may be the filter, not a deletion
+            extend_or_add(Version("notCaptured", snapshot, snapshot, status=f"ok ({info['scope']})"))
+            continue
         if hit is None:
             pending_gap.clear()
             if present:

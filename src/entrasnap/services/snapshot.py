@@ -69,6 +69,10 @@ async def identify_tenant(client: GraphClient, fallback: str) -> Tenant:
     return Tenant(str(org.get("id", fallback)), default, names)
 
 
+def _is_guid(text: str) -> bool:
+    return len(text) == 36 and text.count("-") == 4 and all(c in "0123456789abcdefABCDEF-" for c in text)
+
+
 def overall_status(results: Sequence[TypeResult]) -> str:
     ok = sum(1 for r in results if r.status == "ok")
     if results and ok == len(results):
@@ -86,14 +90,25 @@ async def take_snapshot(
     progress: Progress | None = None,
     graph_url: str = "",
     expected_tenant: str | None = None,
+    token_tenant: str | None = None,
 ) -> Outcome:
     """Read ``types`` into a new snapshot of ``repository``; returns its committed record.
 
     With ``expected_tenant`` (a tenant id or verified domain), refuses to file a tenant reached by the
-    credentials under another tenant's name (TenantMismatchError) before anything is written.
+    credentials under another tenant's name (TenantMismatchError) before anything is written. When
+    /organization cannot be read, ``token_tenant`` (the access token's tenant id, if known) identifies the
+    tenant, so that its history is not split under whatever name the user typed.
     """
     started_clock = time.monotonic()
-    tenant = await identify_tenant(client, tenant_hint)
+    tenant = await identify_tenant(client, token_tenant or tenant_hint)
+    if (
+        not tenant.domains
+        and token_tenant
+        and expected_tenant
+        and _is_guid(expected_tenant)
+        and expected_tenant.lower() != token_tenant.lower()
+    ):
+        tenant = Tenant(token_tenant, None, (token_tenant,))  # /organization unreadable: the token says
     if expected_tenant and tenant.domains and not tenant.answers_to(expected_tenant):
         raise TenantMismatchError(
             f"the credentials reach tenant {tenant.id} ({tenant.domain}), not {expected_tenant!r}; "

@@ -130,9 +130,10 @@ def pick(records: list[SnapshotRecord], ref: str | None) -> SnapshotRecord:
     """A snapshot among ``records``: id or prefix, latest, previous, or a date/time (last at or before)."""
     if not records:
         raise TimelineError("no snapshots")
-    if ref is None or ref == "latest":
+    if ref is None or ref.strip().lower() == "latest":
         return records[-1]
-    if ref == "previous":
+    keyword = ref.strip().lower()
+    if keyword == "previous":
         if len(records) < 2:
             raise TimelineError("there is no previous snapshot: only one snapshot exists")
         return records[-2]
@@ -177,6 +178,11 @@ class SnapshotView:
     def status(self, key: str) -> str:
         info = self.record.types.get(key)
         return "absent" if info is None else str(info.get("status", "error"))
+
+    def scope(self, key: str) -> str | None:
+        """The filter a type was captured with (``cloudOnly``), or None for every object."""
+        scope = self.record.types.get(key, {}).get("scope")
+        return None if scope is None else str(scope)
 
     def captured(self, key: str) -> bool:
         return self.status(key) == "ok"

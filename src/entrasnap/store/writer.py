@@ -105,8 +105,13 @@ class SnapshotWriter:
         error: dict[str, Any] | None = None,
         children: dict[str, Any] | None = None,
         requests: int = 0,
+        scope: str | None = None,
     ) -> None:
-        """Close a type: sort its entries, write its manifest chunks, note its status."""
+        """Close a type: sort its entries, write its manifest chunks, note its status.
+
+        ``scope`` names a filter that left objects out on purpose (``cloudOnly``): such a type is complete
+        for that scope only, and readers must not compare it with an unfiltered one.
+        """
         self._check_open(type_key)
         if status not in TYPE_STATUSES:
             raise ValueError(f"type status {status!r} is not one of {TYPE_STATUSES}")
@@ -123,6 +128,8 @@ class SnapshotWriter:
             info["children"] = children
         if error is not None:
             info["error"] = error
+        if scope is not None:
+            info["scope"] = scope
         self._types[type_key] = info
 
     def commit(self, status: str, stats: dict[str, Any], finished: str | None = None) -> SnapshotRecord:
