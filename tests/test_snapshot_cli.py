@@ -19,7 +19,7 @@ from entrasnap.fakegraph.server import FakeGraph, Settings
 from entrasnap.fakegraph.service import RunningFakeGraph
 from entrasnap.fakegraph.tenant import generate
 from entrasnap.graph import flow
-from test_snapshot_robustness import TlsAndPlain, clean_env, run_cli_process
+from test_snapshot_robustness import TlsAndPlain, clean_env, run_cli_process, snapshot
 
 Factory = Callable[..., RunningFakeGraph]
 runner = CliRunner()
@@ -53,21 +53,7 @@ def one_error_line(result: Result | Any, *needles: str) -> str:
 
 
 def snap(fg: RunningFakeGraph, store: Path, *extra: object, token: str = "any") -> tuple[Result, Any]:
-    result = cli(
-        "snapshot",
-        "--graph-url",
-        fg.url,
-        "--access-token",
-        token,
-        "--tenant",
-        fg.tenant_id,
-        "--store",
-        store,
-        "--json",
-        *extra,
-    )
-    record = json.loads(result.stdout) if result.stdout.lstrip().startswith("{") else None
-    return result, record
+    return snapshot(fg, store, *extra, token=token)
 
 
 # --- 7. bad input ----------------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ objects. docs/DIFF.md describes the JSON form (``SnapshotDiff.as_json``) and the
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -21,18 +20,14 @@ from entrasnap import catalog
 from entrasnap.catalog.model import ResourceType
 from entrasnap.services import risk
 from entrasnap.services.changes import Change, diff_records, is_noise
+from entrasnap.services.ids import GUID, is_guid
 from entrasnap.services.risk import Flag
 from entrasnap.services.timeline import NAME_TYPES, CachedRepository, SnapshotView
 from entrasnap.store import SnapshotRecord
 
 FORMAT = 1
-GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 
 Entry = tuple[str, str | None]  # (record hash, name from the manifest)
-
-
-def is_guid(text: Any) -> bool:
-    return isinstance(text, str) and len(text) == 36 and GUID.fullmatch(text) is not None
 
 
 @dataclass

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from entrasnap.catalog.model import ResourceType
 from entrasnap.services.changes import Change, diff_records
+from entrasnap.services.ids import is_guid
 from entrasnap.services.timeline import (
     NAME_TYPES,
     CachedRepository,
@@ -25,7 +26,6 @@ from entrasnap.services.timeline import (
 from entrasnap.store import SnapshotRecord
 
 Event = Literal["appeared", "changed", "disappeared", "reappeared", "notCaptured"]
-GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 BULK_NAMES = 200  # beyond this many ids, build the snapshot's whole name index instead of bisecting
 
 
@@ -152,7 +152,7 @@ def referenced_ids(value: Any) -> list[str]:
     """Every GUID-looking string inside a JSON value."""
     found: list[str] = []
     if isinstance(value, str):
-        if GUID_RE.match(value):
+        if is_guid(value):
             found.append(value)
     elif isinstance(value, list):
         for item in value:

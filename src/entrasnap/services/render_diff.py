@@ -15,7 +15,8 @@ import orjson
 from rich.console import Console
 from rich.markup import escape
 
-from entrasnap.services.diff import GUID, ObjectChange, PropertyChange, SnapshotDiff, TypeDiff, is_guid
+from entrasnap.services.diff import ObjectChange, PropertyChange, SnapshotDiff, TypeDiff
+from entrasnap.services.ids import GUID, is_guid
 from entrasnap.services.risk import Flag
 
 SIGNS = {"added": "+", "removed": "-", "modified": "~"}

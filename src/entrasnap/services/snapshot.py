@@ -16,6 +16,7 @@ from entrasnap.catalog.model import ResourceType
 from entrasnap.collect import Collector, Options, Progress, TypeResult
 from entrasnap.graph import GraphAuthenticationError, GraphClient, GraphConnectionError, GraphRequestError
 from entrasnap.services.errors import TenantMismatchError
+from entrasnap.services.ids import is_guid
 from entrasnap.store import Repository, SnapshotRecord
 
 EXIT_COMPLETE, EXIT_FAILED, EXIT_PARTIAL = 0, 1, 2
@@ -69,10 +70,6 @@ async def identify_tenant(client: GraphClient, fallback: str) -> Tenant:
     return Tenant(str(org.get("id", fallback)), default, names)
 
 
-def _is_guid(text: str) -> bool:
-    return len(text) == 36 and text.count("-") == 4 and all(c in "0123456789abcdefABCDEF-" for c in text)
-
-
 def overall_status(results: Sequence[TypeResult]) -> str:
     ok = sum(1 for r in results if r.status == "ok")
     if results and ok == len(results):
@@ -105,7 +102,7 @@ async def take_snapshot(
         not tenant.domains
         and token_tenant
         and expected_tenant
-        and _is_guid(expected_tenant)
+        and is_guid(expected_tenant)
         and expected_tenant.lower() != token_tenant.lower()
     ):
         tenant = Tenant(token_tenant, None, (token_tenant,))  # /organization unreadable: the token says
