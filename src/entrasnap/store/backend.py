@@ -29,8 +29,16 @@ class Backend(Protocol):
         """The bytes under key; NotFoundError when absent."""
         ...
 
+    def read_range(self, key: str, offset: int, length: int) -> bytes:
+        """``length`` bytes of key from ``offset``; NotFoundError when absent, StoreError when short."""
+        ...
+
     def list(self, prefix: str) -> Iterator[str]:
         """Keys starting with prefix, sorted; never temporary files."""
+        ...
+
+    def list_sizes(self, prefix: str) -> Iterator[tuple[str, int]]:
+        """(key, size in bytes) for the keys starting with prefix, sorted by key."""
         ...
 
     def delete(self, key: str) -> None:
@@ -160,6 +168,30 @@ class LocalBackend:
         finally:
             os.close(fd)
         return b"".join(parts)
+
+    def read_range(self, key: str, offset: int, length: int) -> bytes:
+        self._check_key(key)
+        path = self._root_text + key
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            raise NotFoundError(key, f"{key} is missing from repository {self.root}") from exc
+        except PermissionError as exc:
+            raise StoreError(f"cannot read {path}: permission denied") from exc
+        try:
+            data = os.pread(fd, length, offset)
+        finally:
+            os.close(fd)
+        if len(data) != length:
+            raise StoreError(f"{key} in repository {self.root} is shorter than expected (truncated?)")
+        return data
+
+    def list_sizes(self, prefix: str) -> Iterator[tuple[str, int]]:
+        for key in self.list(prefix):
+            try:
+                yield key, os.stat(self._root_text + key).st_size
+            except FileNotFoundError:
+                continue  # deleted while listing
 
     def list(self, prefix: str) -> Iterator[str]:
         # Walk from the deepest directory the prefix names completely.

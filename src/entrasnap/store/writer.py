@@ -106,11 +106,13 @@ class SnapshotWriter:
         children: dict[str, Any] | None = None,
         requests: int = 0,
         scope: str | None = None,
+        delta: dict[str, Any] | None = None,
     ) -> None:
         """Close a type: sort its entries, write its manifest chunks, note its status.
 
         ``scope`` names a filter that left objects out on purpose (``cloudOnly``): such a type is complete
-        for that scope only, and readers must not compare it with an unfiltered one.
+        for that scope only, and readers must not compare it with an unfiltered one. ``delta`` holds
+        what an incremental read needs next time (the type's delta link, when it was last read in full).
         """
         self._check_open(type_key)
         if status not in TYPE_STATUSES:
@@ -130,6 +132,8 @@ class SnapshotWriter:
             info["error"] = error
         if scope is not None:
             info["scope"] = scope
+        if delta is not None:
+            info["delta"] = delta
         self._types[type_key] = info
 
     def commit(self, status: str, stats: dict[str, Any], finished: str | None = None) -> SnapshotRecord:
