@@ -3,7 +3,7 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install browser test lint typecheck check clean
+.PHONY: install browser azurite test lint typecheck check clean
 
 install: $(BIN)/entrasnap
 
@@ -18,6 +18,11 @@ browser:
 	@if [ -x /usr/bin/chromium ]; then echo 'chromium: already installed'; \
 	else apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; fi
 
+# Azurite (the Azure Storage emulator) for the Azure Blob tests, from package-lock.json.
+azurite:
+	@if [ -x node_modules/.bin/azurite-blob ]; then echo 'azurite: already installed'; \
+	else npm ci --no-audit --no-fund; fi
+
 lint: install
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
@@ -25,7 +30,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: lint typecheck browser
+test: lint typecheck browser azurite
 	@# pytest exits 5 when it collected no tests: treat that as a failure.
 	$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo 'no tests were collected' >&2; exit 1; fi; exit $$rc

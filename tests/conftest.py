@@ -8,6 +8,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
+pytest_plugins = ["azurite"]  # Azurite fixtures for the Azure Blob tests (tests/azurite.py)
 
 
 @pytest.fixture(scope="session")

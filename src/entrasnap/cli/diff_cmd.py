@@ -91,8 +91,6 @@ def diff(
     with handle_errors(EXIT_ERROR):
         if store is None:
             raise fail("name the repository with --store (or ENTRASNAP_STORE)", EXIT_ERROR)
-        if "://" in store:
-            raise fail(f"unsupported store {store!r}: only local folders are supported", EXIT_ERROR)
         chosen_format = choose_format(fmt, output)
         try:
             keys = [t.key for t in catalog.resolve(split_list(types))] if types else None

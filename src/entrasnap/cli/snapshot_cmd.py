@@ -16,7 +16,7 @@ from entrasnap import catalog
 from entrasnap.catalog.model import ResourceType
 from entrasnap.cli.config import AuthChoice, Config, ConfigError, TenantConfig, load
 from entrasnap.cli.errors import fail, handle_errors
-from entrasnap.store import LocalBackend, Repository, SnapshotRecord
+from entrasnap.store import Repository, SnapshotRecord
 
 if TYPE_CHECKING:
     from entrasnap.collect import Options
@@ -25,14 +25,17 @@ if TYPE_CHECKING:
 # Commands import the graph layer and the services they run lazily, so that read-only commands such as
 # `show` start fast.
 
-STORE_HELP = "Repository: a folder on local disk (created on first use)."
+STORE_HELP = (
+    "Repository: a local folder (created on first use), az://ACCOUNT/CONTAINER[/PREFIX] or "
+    "https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX] (Azure Blob; see docs/AZURE.md)."
+)
 err_console = Console(stderr=True)
 
 
 def open_repository(store: str, *, create: bool) -> Repository:
-    if "://" in store:
-        raise fail(f"unsupported store {store!r}: only local folders are supported in this version")
-    return Repository.open(LocalBackend(Path(store).expanduser()), create=create)
+    from entrasnap.cli.store_option import open_store
+
+    return Repository.open(open_store(store), create=create)
 
 
 def choose_tenant(config: Config, tenant: str | None) -> TenantConfig:
