@@ -16,7 +16,9 @@ Every type entrasnap captures, by group. `--types` accepts a key or a group name
 least-privileged **application** permissions (Microsoft Graph API reference); a type's children need
 the same permission unless one is shown with the child. Licence: what a tenant needs for the type
 (without it the type is recorded as `unlicensed`). Restore: the verbs a restore uses, and its order
-(lower first)."""
+(lower first). *delta*: Graph change-tracks the type (`{path}/delta`), so a snapshot reads only what
+changed since the previous one; a child marked *delta* is reported by that delta query, the others are
+read again for every object (Graph does not report their changes)."""
 
 
 def _children(rtype: ResourceType) -> str:
@@ -25,6 +27,8 @@ def _children(rtype: ResourceType) -> str:
         text = f"{child.name} ({child.kind}"
         if child.permission and child.permission != rtype.permission:
             text += f"; {child.permission}"
+        if child.delta:
+            text += "; delta"
         parts.append(text + ")")
     return ", ".join(parts)
 
@@ -39,6 +43,8 @@ def _path(rtype: ResourceType) -> str:
         text += " (singleton)"
     if rtype.paced:
         text += " (1 request/s)"
+    if rtype.delta:
+        text += " (delta)"
     return text
 
 

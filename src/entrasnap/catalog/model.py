@@ -30,6 +30,7 @@ class Child:
     select: tuple[str, ...] | None = None  # refs default to $select=id
     license: str | None = None
     page_size: int | None = None  # $top; default 999 for refs (directory objects), none for objects
+    delta: bool = False  # the parent's delta query reports changes to it (``<name>@delta``, in $select)
 
 
 @dataclass(frozen=True)
@@ -77,3 +78,4 @@ class ResourceType:
     references: tuple[str, ...] = ()  # catalog keys whose ids this type refers to (for name resolution)
     description: str = ""
     extra_permissions: tuple[str, ...] = field(default_factory=tuple)  # also needed (e.g. signInActivity)
+    delta: bool = False  # Graph change-tracks the collection: ``{path}/delta`` (incremental snapshots)

@@ -49,8 +49,8 @@ APP_POLICY_REFS = (
 )
 
 
-def _ref(name: str, path: str, permission: str = "") -> Child:
-    return Child(name, path, "refs", permission)
+def _ref(name: str, path: str, permission: str = "", *, delta: bool = False) -> Child:
+    return Child(name, path, "refs", permission, delta=delta)
 
 
 def _objects(name: str, path: str, permission: str = "", api: str = "v1.0") -> Child:
@@ -225,6 +225,7 @@ USERS: tuple[ResourceType, ...] = (
         "users",
         "/users",
         "User.Read.All",
+        delta=True,
         select=USER_SELECT,
         cloud_only_filter=CLOUD_ONLY,
         noise=(
@@ -270,10 +271,11 @@ GROUPS: tuple[ResourceType, ...] = (
         "groups",
         "/groups",
         "GroupMember.Read.All",
+        delta=True,
         select=GROUP_SELECT,
         cloud_only_filter=CLOUD_ONLY,
         children=(
-            _ref("members", "/groups/{id}/members"),
+            _ref("members", "/groups/{id}/members", delta=True),
             _ref("owners", "/groups/{id}/owners"),
             _objects("settings", "/groups/{id}/settings", "GroupSettings.Read.All"),
         ),
@@ -317,6 +319,7 @@ DEVICES: tuple[ResourceType, ...] = (
         "devices",
         "/devices",
         "Device.Read.All",
+        delta=True,
         select=DEVICE_SELECT,
         children=(
             _ref("registeredOwners", "/devices/{id}/registeredOwners"),
@@ -352,6 +355,7 @@ APPLICATIONS: tuple[ResourceType, ...] = (
         "applications",
         "/applications",
         "Application.Read.All",
+        delta=True,
         children=(
             _ref("owners", "/applications/{id}/owners"),
             _objects("extensionProperties", "/applications/{id}/extensionProperties"),
@@ -372,6 +376,7 @@ APPLICATIONS: tuple[ResourceType, ...] = (
         "applications",
         "/servicePrincipals",
         "Application.Read.All",
+        delta=True,
         children=(
             _ref("owners", "/servicePrincipals/{id}/owners"),
             _objects("appRoleAssignedTo", "/servicePrincipals/{id}/appRoleAssignedTo"),
@@ -412,6 +417,7 @@ APPLICATIONS: tuple[ResourceType, ...] = (
         "applications",
         "/oauth2PermissionGrants",
         "Directory.Read.All",
+        delta=True,
         name_field="scope",
         read_only=("id",),
         create="POST",
@@ -437,8 +443,9 @@ ROLES: tuple[ResourceType, ...] = (
         "roles",
         "/directoryRoles",
         "RoleManagement.Read.Directory",
+        delta=True,
         page_size=None,
-        children=(_ref("members", "/directoryRoles/{id}/members"),),
+        children=(_ref("members", "/directoryRoles/{id}/members", delta=True),),
         read_only=("id", "deletedDateTime", "displayName", "description"),
         create="POST",
         restore_order=65,
@@ -475,8 +482,9 @@ ROLES: tuple[ResourceType, ...] = (
         "roles",
         "/directory/administrativeUnits",
         "AdministrativeUnit.Read.All",
+        delta=True,
         children=(
-            _ref("members", "/directory/administrativeUnits/{id}/members"),
+            _ref("members", "/directory/administrativeUnits/{id}/members", delta=True),
             _objects("scopedRoleMembers", "/directory/administrativeUnits/{id}/scopedRoleMembers"),
         ),
         read_only=("id", "deletedDateTime"),

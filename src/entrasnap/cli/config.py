@@ -56,6 +56,7 @@ class TenantConfig:
     types: list[str] = field(default_factory=list)
     exclude_types: list[str] = field(default_factory=list)
     cloud_only: bool = False
+    full_every_days: float = 7.0  # delta-capable types are read in full at least this often
 
 
 @dataclass
@@ -131,6 +132,9 @@ def validate(tenant: TenantConfig, where: str) -> None:
             f'{label}: a client secret in clear is refused; use client_secret_env = "VAR" '
             "(or set allow_plaintext_secret = true if you must)"
         )
+    days = tenant.full_every_days
+    if isinstance(days, bool) or not isinstance(days, int | float) or days < 0:
+        raise ConfigError(f"{label}: full_every_days must be a number of days (0 or more)")
     for list_key in ("types", "exclude_types"):
         value = getattr(tenant, list_key)
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):

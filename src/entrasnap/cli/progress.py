@@ -58,6 +58,8 @@ class LogProgress:
             "objects": result.count,
             "requests": result.requests,
         }
+        if result.mode:
+            fields["mode"] = result.mode  # delta-capable types: full or incremental
         if result.error:
             fields["error"] = result.error.get("message", "")
             if result.error.get("permission"):

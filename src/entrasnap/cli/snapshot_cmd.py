@@ -123,12 +123,25 @@ def snapshot(
     concurrency: int = typer.Option(
         16, "--concurrency", min=1, max=64, help="Most Graph requests in flight."
     ),
+    full: bool = typer.Option(
+        False, "--full", help="Read every type in full, not from the previous snapshot's delta links."
+    ),
+    full_every: float | None = typer.Option(
+        None,
+        "--full-every",
+        min=0,
+        metavar="DAYS",
+        help="Read delta-capable types in full when their last full read is this old (default 7, or "
+        "full_every_days in the config); in between, only what changed is read.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the snapshot record as JSON."),
 ) -> None:
     """Capture the tenant's whole configuration as one immutable snapshot.
 
     Exit codes: 0 complete, 2 partial (some types not captured: each has a status), 1 failed.
     """
+    from datetime import timedelta
+
     from entrasnap.cli.auth import token_provider, token_tenant
     from entrasnap.collect import Options
     from entrasnap.graph.clouds import CLOUDS
@@ -169,7 +182,11 @@ def snapshot(
                 repository,
                 selected,
                 chosen,
-                Options(cloud_only=cloud_only or chosen.cloud_only),
+                Options(
+                    cloud_only=cloud_only or chosen.cloud_only,
+                    full=full,
+                    full_every=timedelta(days=chosen.full_every_days if full_every is None else full_every),
+                ),
                 concurrency,
             )
         )
@@ -245,16 +262,17 @@ def report(outcome: Outcome, as_json: bool) -> None:
         f" — {record.status}",
         title_justify="left",
     )
-    for column in ("type", "status", "objects", "detail"):
+    for column in ("type", "status", "objects", "read", "detail"):
         summary.add_column(column)
     for key, info in record.types.items():
+        mode = (info.get("delta") or {}).get("mode", "")
         detail = ""
         if info.get("error"):
             error = info["error"]
             detail = error.get("message", "")
             if error.get("permission"):
                 detail = f"needs {error['permission']}: {detail}"
-        summary.add_row(key, info["status"], f"{info.get('count', 0):,}", detail[:100])
+        summary.add_row(key, info["status"], f"{info.get('count', 0):,}", mode, detail[:100])
     err_console.print(summary)
     err_console.print(
         f"{sum(i.get('count', 0) for i in record.types.values()):,} objects in {outcome.seconds:.1f}s; "

@@ -10,10 +10,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
 from entrasnap.catalog.model import Child, ResourceType
+from entrasnap.collect.incremental import (
+    DEFAULT_FULL_EVERY,
+    Baseline,
+    Plan,
+    delta_params,
+    expired,
+    plan,
+    shape,
+)
 from entrasnap.collect.status import TypeFailure, classify
 from entrasnap.graph import BatchItem, BatchResult, GraphClient, GraphRequestError
 
@@ -26,6 +36,10 @@ class Sink(Protocol):
 
     def add(self, type_key: str, object_id: str, record: JSON, name: str | None = None) -> None: ...
 
+    def add_existing(
+        self, type_key: str, object_id: str, record_hash: str, name: str | None = None
+    ) -> None: ...
+
     def finish_type(
         self,
         type_key: str,
@@ -35,6 +49,7 @@ class Sink(Protocol):
         children: dict[str, int] | None = None,
         requests: int = 0,
         scope: str | None = None,
+        delta: JSON | None = None,
     ) -> None: ...
 
 
@@ -69,6 +84,9 @@ class TypeResult:
     requests: int = 0
     children: dict[str, int] = field(default_factory=dict)
     error: JSON | None = None
+    mode: str | None = None  # delta-capable types: "full" or "incremental"
+    reason: str | None = None  # why that mode (first, forced, interval, expired, delta...)
+    changed: int = 0  # incremental: objects re-read because the delta round named them
 
 
 @dataclass(frozen=True)
@@ -76,6 +94,8 @@ class Options:
     cloud_only: bool = False
     type_concurrency: int = 4
     child_page_size: int = 999
+    full: bool = False  # read every type in full, even where a delta link would do
+    full_every: timedelta = DEFAULT_FULL_EVERY  # a delta-capable type is read in full at least this often
 
 
 def _query(params: dict[str, str]) -> str:
@@ -131,11 +151,14 @@ class Collector:
         sink: Sink,
         options: Options | None = None,
         progress: Progress | None = None,
+        baseline: Baseline | None = None,
     ) -> None:
         self.client = client
         self.sink = sink
         self.options = options or Options()
         self.progress: Progress = progress or NoProgress()
+        self.baseline = baseline
+        self.now = datetime.now(UTC)
         self._parents: dict[str, list[JSON]] = {}
         self._done: dict[str, asyncio.Event] = {}
         self._results: dict[str, TypeResult] = {}
@@ -161,11 +184,15 @@ class Collector:
     async def read_type(self, rtype: ResourceType) -> TypeResult:
         result = TypeResult(rtype.key)
         self.progress.started(rtype)
+        scope = "cloudOnly" if self.options.cloud_only and rtype.cloud_only_filter else None
+        state: JSON | None = None
         try:
             if rtype.parent is not None:
                 await self._read_scoped(rtype, result)
             elif rtype.singleton:
                 await self._read_singleton(rtype, result)
+            elif rtype.delta:
+                state = await self._read_tracked(rtype, result, scope)
             else:
                 await self._read_collection(rtype, result)
         except TypeFailure as failure:
@@ -178,7 +205,8 @@ class Collector:
             error=result.error,
             children=result.children or None,
             requests=result.requests,
-            scope="cloudOnly" if self.options.cloud_only and rtype.cloud_only_filter else None,
+            scope=scope,
+            delta=state if result.status == "ok" else None,
         )
         self.progress.finished(result)
         return result
@@ -200,6 +228,172 @@ class Collector:
         ):
             result.requests += 1
             await self._store_page(rtype, page, result)
+
+    # --- delta-capable types --------------------------------------------------------------------
+
+    async def _read_tracked(self, rtype: ResourceType, result: TypeResult, scope: str | None) -> JSON | None:
+        """Read a change-tracked type in full or from its delta link; returns its new delta state."""
+        previous = self.baseline.type_info(rtype.key) if self.baseline is not None else None
+        chosen = plan(
+            rtype,
+            previous,
+            scope=scope,
+            force_full=self.options.full,
+            full_every=self.options.full_every,
+            now=self.now,
+        )
+        if chosen.mode == "incremental" and chosen.link is not None:
+            try:
+                changed, removed, link = await self._delta_round(chosen.link, result)
+            except GraphRequestError as error:
+                if not expired(error.status, error.code):
+                    raise
+                chosen = Plan("full", "expired")
+            else:
+                result.mode, result.reason = "incremental", chosen.reason
+                await self._apply_changes(rtype, result, changed, removed)
+                return self._state(rtype, link, str(chosen.full), "incremental")
+        result.mode, result.reason = "full", chosen.reason
+        latest = await self._latest_link(rtype, result)
+        await self._read_collection(rtype, result)
+        return self._state(rtype, latest, self.now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "full")
+
+    def _state(self, rtype: ResourceType, link: str | None, full: str, mode: str) -> JSON | None:
+        if link is None:
+            return None
+        return {"link": link, "full": full, "mode": mode, "shape": shape(rtype)}
+
+    async def _latest_link(self, rtype: ResourceType, result: TypeResult) -> str | None:
+        """A delta link from now (``$deltatoken=latest``), taken before the full read so no change is missed.
+
+        Entra resources support "sync from now": one request, no objects. A failure only means the next
+        snapshot reads this type in full again.
+        """
+        query = {**delta_params(rtype), "$deltatoken": "latest"}
+        result.requests += 1
+        try:
+            body = await self.client.get(f"/{rtype.api}{rtype.path}/delta?{_query(query)}")
+        except GraphRequestError:
+            return None
+        link = body.get("@odata.deltaLink") if isinstance(body, dict) else None
+        return str(link) if link else None
+
+    async def _delta_round(self, link: str, result: TypeResult) -> tuple[set[str], set[str], str]:
+        """Follow a delta link to the end: ids changed (or created), ids removed, the next delta link."""
+        changed: set[str] = set()
+        removed: set[str] = set()
+        url: str | None = link
+        while url is not None:
+            result.requests += 1
+            body = await self.client.get(url)
+            if not isinstance(body, dict) or not isinstance(body.get("value"), list):
+                raise GraphRequestError(200, "UnexpectedResponse", "the answer is not a collection", url=url)
+            for item in body["value"]:
+                oid = str(item.get("id"))
+                if "@removed" in item:
+                    removed.add(oid)
+                    changed.discard(oid)
+                else:
+                    changed.add(oid)
+                    removed.discard(oid)
+            next_link = body.get("@odata.nextLink")
+            if next_link:
+                url = str(next_link)
+                continue
+            delta_link = body.get("@odata.deltaLink")
+            if not delta_link:
+                raise GraphRequestError(200, "UnexpectedResponse", "a delta round ended without a deltaLink")
+            return changed, removed, str(delta_link)
+        raise AssertionError("unreachable")
+
+    async def _apply_changes(
+        self, rtype: ResourceType, result: TypeResult, changed: set[str], removed: set[str]
+    ) -> None:
+        """The previous snapshot's objects, less the removed, with the changed ones re-read as in full."""
+        assert self.baseline is not None
+        untracked = tuple(c for c in rtype.children if not c.delta)
+        keep = self._keep.get(rtype.key)
+        kept: list[tuple[str, str, str | None]] = []
+        for oid, record_hash, name in self.baseline.entries(rtype.key):
+            if oid in changed or oid in removed:
+                continue
+            if rtype.children or keep:
+                kept.append((oid, record_hash, name))  # its record is needed: children, parent properties
+            else:
+                self.sink.add_existing(rtype.key, oid, record_hash, name)
+                self._remember_parent(rtype, oid, {})
+                result.count += 1
+        result.changed = len(changed)
+        await self._reread(rtype, sorted(changed), result)
+        await self._refresh_kept(rtype, kept, untracked, result)
+
+    async def _reread(self, rtype: ResourceType, ids: list[str], result: TypeResult) -> None:
+        """GET each object by id with the list's $select/$expand (in $batch), then its children; 404: gone."""
+        _, params, headers = list_request(rtype, self.options)
+        query = {k: v for k, v in params.items() if k in ("$select", "$expand")}
+        for start in range(0, len(ids), 200):
+            chunk = ids[start : start + 200]
+            items = [
+                BatchItem(
+                    oid, "GET", _with_query(f"{rtype.path}/{quote(oid, safe='')}", query), dict(headers)
+                )
+                for oid in chunk
+            ]
+            answers = await self.client.batch(items, version=rtype.api)
+            result.requests += len(items)
+            page: list[JSON] = []
+            for answer in answers:
+                if answer.status == 404:
+                    continue  # deleted after the delta round
+                if answer.status >= 400 or not isinstance(answer.body, dict):
+                    await self._values(answer, rtype.permission, result, rtype.api)  # raises TypeFailure
+                    continue
+                page.append(answer.body)
+            await self._store_page(rtype, page, result)
+
+    async def _refresh_kept(
+        self,
+        rtype: ResourceType,
+        kept: list[tuple[str, str, str | None]],
+        untracked: tuple[Child, ...],
+        result: TypeResult,
+    ) -> None:
+        """Kept objects whose untracked children must be read again (or whose properties scoped types need)."""
+        assert self.baseline is not None
+        for start in range(0, len(kept), 200):
+            chunk = kept[start : start + 200]
+            records = [self.baseline.record(record_hash) for _, record_hash, _ in chunk]
+            objects = [rec["object"] for rec in records]
+            fresh, vanished = (
+                await self._children(rtype, objects, result, untracked) if untracked else ({}, set())
+            )
+            for (oid, record_hash, name), rec in zip(chunk, records, strict=True):
+                if oid in vanished:
+                    continue
+                children = dict(rec.get("children") or {})
+                children.update({c.name: fresh.get((oid, c.name), []) for c in untracked})
+                for child in (c for c in rtype.children if c not in untracked):  # _children counted those
+                    count = len(children.get(child.name, []))
+                    result.children[child.name] = result.children.get(child.name, 0) + count
+                if untracked:
+                    record: JSON = {
+                        "id": oid,
+                        "object": rec["object"],
+                        "children": {c.name: children.get(c.name, []) for c in rtype.children},
+                    }
+                    self.sink.add(rtype.key, oid, record, name)
+                else:
+                    self.sink.add_existing(rtype.key, oid, record_hash, name)
+                self._remember_parent(rtype, oid, rec["object"])
+                result.count += 1
+            self.progress.advanced(rtype, len(chunk), result.requests)
+
+    def _remember_parent(self, rtype: ResourceType, oid: str, obj: JSON) -> None:
+        """Note an object scoped types read per parent: only the properties they look at, once per id."""
+        keep = self._keep.get(rtype.key)
+        if keep is not None and oid not in self._parent_ids.setdefault(rtype.key, set()):
+            self._parent_ids[rtype.key].add(oid)
+            self._parents.setdefault(rtype.key, []).append({"id": oid, **{p: obj.get(p) for p in keep}})
 
     async def _read_scoped(self, rtype: ResourceType, result: TypeResult) -> None:
         scope = rtype.parent
@@ -254,7 +448,6 @@ class Collector:
 
     async def _store_page(self, rtype: ResourceType, page: list[JSON], result: TypeResult) -> None:
         children, vanished = await self._children(rtype, page, result) if rtype.children else ({}, set())
-        keep = self._keep.get(rtype.key)
         page = [obj for obj in page if object_id(rtype, obj) not in vanished]
         for obj in page:
             oid = object_id(rtype, obj)
@@ -263,17 +456,15 @@ class Collector:
                 record["children"] = {c.name: children.get((oid, c.name), []) for c in rtype.children}
             name = obj.get(rtype.name_field)
             self.sink.add(rtype.key, oid, record, name if isinstance(name, str) else None)
-            if keep is not None and oid not in self._parent_ids.setdefault(rtype.key, set()):
-                # only what scoped types need, not whole objects; once per id even if Graph repeats one
-                self._parent_ids[rtype.key].add(oid)
-                self._parents.setdefault(rtype.key, []).append({"id": oid, **{p: obj.get(p) for p in keep}})
+            self._remember_parent(rtype, oid, obj)
         result.count += len(page)
         self.progress.advanced(rtype, len(page), result.requests)
 
     async def _children(
-        self, rtype: ResourceType, page: list[JSON], result: TypeResult
+        self, rtype: ResourceType, page: list[JSON], result: TypeResult, only: tuple[Child, ...] | None = None
     ) -> tuple[dict[tuple[str, str], list[Any]], set[str]]:
-        """Every child collection of every object in ``page``, through $batch; and the objects that vanished.
+        """Every child collection (or those in ``only``) of the objects in ``page``, through $batch; and the
+        objects that vanished.
 
         A child answering 404 means its parent was deleted after its page was read (the parent itself then
         answers 404 too, and is left out as deleted) — or something is wrong, which fails the type rather
@@ -284,7 +475,7 @@ class Collector:
         by_version: dict[str, list[tuple[BatchItem, Child]]] = {}
         for obj in page:
             oid = object_id(rtype, obj)
-            for child in rtype.children:
+            for child in rtype.children if only is None else only:
                 top = (
                     child.page_size
                     if child.page_size is not None

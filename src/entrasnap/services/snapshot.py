@@ -7,7 +7,7 @@ Exit codes: 0 complete, 2 partial (some types not ok), 1 failed.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +32,25 @@ class Tenant:
         """Whether ``name`` (a tenant id or domain) names this tenant."""
         wanted = name.lower()
         return wanted == self.id.lower() or wanted in (d.lower() for d in self.domains)
+
+
+class PreviousSnapshot:
+    """The baseline an incremental read continues from: the tenant's last snapshot in the repository."""
+
+    def __init__(self, repository: Repository, record: SnapshotRecord) -> None:
+        self.repository = repository
+        self.snapshot = record
+
+    def type_info(self, type_key: str) -> dict[str, Any] | None:
+        info = self.snapshot.types.get(type_key)
+        return info if isinstance(info, dict) else None
+
+    def entries(self, type_key: str) -> Iterator[tuple[str, str, str | None]]:
+        return self.repository.named_entries(self.snapshot, type_key)
+
+    def record(self, record_hash: str) -> dict[str, Any]:
+        value: dict[str, Any] = self.repository.get(record_hash)
+        return value
 
 
 @dataclass
@@ -112,7 +131,8 @@ async def take_snapshot(
             "check --tenant (or the config's tenant_id)"
         )
     previous = repository.snapshots()
-    parent = next((r.id for r in reversed(previous) if r.tenant.get("id") == tenant.id), None)
+    last = next((r for r in reversed(previous) if r.tenant.get("id") == tenant.id), None)
+    parent = last.id if last is not None else None
     from entrasnap import __version__
 
     writer = repository.writer(
@@ -124,7 +144,8 @@ async def take_snapshot(
             "parent": parent,
         }
     )
-    results = await Collector(client, writer, options, progress).run(types)
+    baseline = PreviousSnapshot(repository, last) if last is not None else None
+    results = await Collector(client, writer, options, progress, baseline).run(types)
     stats: dict[str, Any] = {
         "requests": client.stats.requests,
         "roundTrips": client.stats.round_trips,
