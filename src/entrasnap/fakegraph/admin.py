@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -40,6 +41,16 @@ def add_admin_routes(app: web.Application, fake: FakeGraph) -> None:
                 "status": {str(k): v for k, v in fake.stats.status.items()},
                 "resourceUnits": fake.limiter.units_used,
                 "throttled": fake.limiter.throttled,
+                "pacedRequests": fake.limiter.paced_requests,
+                "bucket": {
+                    "capacity": fake.limiter.units_per_window,
+                    "refillSeconds": fake.limiter.window,
+                },
+                "apps": {
+                    app: {"requests": u.requests, "resourceUnits": u.resource_units, "throttled": u.throttled}
+                    for app, u in fake.stats.apps.items()
+                },
+                "longestPageChain": asdict(fake.stats.longest_chain),
             }
         )
 

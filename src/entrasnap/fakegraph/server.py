@@ -72,10 +72,53 @@ class Client:
 
 
 @dataclass
-class Stats:
+class AppUsage:
+    """What one app (client id) asked of the tenant: Graph requests (batch items count one each)."""
+
     requests: int = 0
+    resource_units: int = 0  # as charged in x-ms-resource-unit
+    throttled: int = 0
+
+
+@dataclass
+class PageChain:
+    """Pages of one collection read one after another through ``@odata.nextLink``."""
+
+    path: str
+    pages: int = 0
+    objects: int = 0
+
+
+@dataclass
+class Stats:
+    requests: int = 0  # HTTP round trips on the Graph URLs ($batch counts once)
     batch_items: int = 0
     status: dict[int, int] = field(default_factory=dict)
+    apps: dict[str, AppUsage] = field(default_factory=dict)
+    open_chains: dict[str, PageChain] = field(default_factory=dict)  # collections being paged now
+    longest_chain: PageChain = field(default_factory=lambda: PageChain("", 1, 0))
+
+    def record(self, app_id: str, request: Request, response: Response) -> None:
+        """Count one answered Graph request for ``app_id``, and the page chain it belongs to."""
+        usage = self.apps.setdefault(app_id, AppUsage())
+        usage.requests += 1
+        usage.throttled += response.status == 429
+        units = response.headers.get("x-ms-resource-unit", "")
+        usage.resource_units += int(units) if units.isdigit() else 0
+        if request.method != "GET" or response.status != 200 or not isinstance(response.body, dict):
+            return
+        key = f"/{request.version}{request.path}"
+        more = "@odata.nextLink" in response.body
+        chain = self.open_chains.pop(key, None) if "$skiptoken" in request.query else None
+        if chain is None and not more:
+            return
+        chain = chain or PageChain(key)
+        chain.pages += 1
+        chain.objects += response.objects
+        if more:
+            self.open_chains[key] = chain
+        elif chain.pages > self.longest_chain.pages:
+            self.longest_chain = chain
 
 
 class FakeGraph:
@@ -153,6 +196,7 @@ class FakeGraph:
         )
         with self.lock:
             response = self.engine.handle(request)
+            self.stats.record(principal.app_id, request, response)
         self.stats.status[response.status] = self.stats.status.get(response.status, 0) + 1
         return response
 
