@@ -66,7 +66,7 @@ def main() -> None:
             incremental = Repository.open(LocalBackend(Path(tmp) / "inc"), create=True)
             full_repo = Repository.open(LocalBackend(Path(tmp) / "full"), create=True)
             print(f"fakegraph {args.size}, {len(types)} types ({args.types}), churn {args.churn}%")
-            first = line("full (day 1)", snapshot(fake, incremental, types, full=False))
+            line("full (day 1)", snapshot(fake, incremental, types, full=False))
             started = time.monotonic()
             mutate.apply(fake.store, {"action": "churn", "percent": args.churn, "seed": 2})
             print(f"churn applied in {time.monotonic() - started:.1f} s")
@@ -84,15 +84,11 @@ def main() -> None:
                 f"incremental / full: {inc['ru'] / full['ru']:.1%} of resource units, "
                 f"{inc['requests'] / full['requests']:.1%} of requests, {inc['seconds'] / full['seconds']:.1%} of wall time"
             )
-            modes = {r.key: f"{r.mode}:{r.changed}" for r in daily.results if r.mode}
+            tracked = [r for r in daily.results if r.mode]
             print(
-                "per type (mode:changed):",
-                ", ".join(
-                    f"{k} {v} ({r.requests} req)"
-                    for (k, v), r in zip(modes.items(), [r for r in daily.results if r.mode])
-                ),
+                "per type:",
+                ", ".join(f"{r.key} {r.mode} ({r.changed} changed, {r.requests} req)" for r in tracked),
             )
-            del first
     finally:
         fake.stop()
 
