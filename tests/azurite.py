@@ -162,6 +162,19 @@ def azurite_disk(tmp_path: Path) -> Iterator[Azurite]:
     server.stop()
 
 
+@pytest.fixture
+def azure_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No AZURE_*/ENTRASNAP_* variables from outside; storage retries as configured, without the waits."""
+    from entrasnap.store import azure
+
+    for name in [n for n in os.environ if n.startswith(("AZURE_", "ENTRASNAP_"))]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setattr(azure, "BACKOFF", 0.01)
+    monkeypatch.setattr(azure, "BACKOFF_BASE", 0.1)
+    monkeypatch.setattr(azure, "JITTER", 0.0)
+
+
 # --- faults ---------------------------------------------------------------------------------------------
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade", "te", "trailer"}

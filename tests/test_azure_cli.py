@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -19,24 +18,13 @@ from azurite import ACCOUNT, KEY, Azurite, connection_string, free_port
 from entrasnap.cli.main import app
 from entrasnap.fakegraph.service import RunningFakeGraph
 from entrasnap.store import StoreError
-from entrasnap.store import azure as azure_store
 from entrasnap.store.location import open_backend
 from test_snapshot_cli import one_error_line
 
 runner = CliRunner()
 CONNECTION = "AZURE_STORAGE_CONNECTION_STRING"
 SAS = "AZURE_STORAGE_SAS_TOKEN"
-
-
-@pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith(("AZURE_", "ENTRASNAP_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    monkeypatch.setattr(azure_store, "BACKOFF", 0.01)  # retries still happen, only without the waits
-    monkeypatch.setattr(azure_store, "BACKOFF_BASE", 0.1)
-    monkeypatch.setattr(azure_store, "JITTER", 0.0)
+pytestmark = pytest.mark.usefixtures("azure_env")
 
 
 @pytest.fixture
