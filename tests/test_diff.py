@@ -29,6 +29,7 @@ from entrasnap.services.diff import SnapshotDiff, diff_snapshots
 from entrasnap.services.snapshot import take_snapshot
 from entrasnap.services.timeline import CachedRepository
 from entrasnap.store import LocalBackend, Repository, SnapshotRecord
+from repo_tools import damage
 
 GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
 CA_SET = "identity/conditionalAccess/policies"
@@ -589,8 +590,9 @@ def test_damaged_repository_exits_2(world: World, tmp_path: Path) -> None:
     copy = tmp_path / "repo"
     shutil.copytree(world.root, copy)
     before, after = world.records[1], world.records[2]
-    chunk = next(c for c in after.types["users"]["chunks"] if c not in before.types["users"]["chunks"])
-    (copy / "objects" / chunk[:2] / chunk).write_bytes(b"not zlib")
+    repository = Repository.open(LocalBackend(copy))
+    chunk = next(c for c in repository.chunks(after, "users") if c not in repository.chunks(before, "users"))
+    damage(copy, chunk)
     result = CliRunner().invoke(app, ["diff", before.id, after.id, "--store", str(copy), "--exit-code"])
     assert result.exit_code == 2
     assert chunk in result.output

@@ -24,6 +24,7 @@ from entrasnap.services.history import object_history
 from entrasnap.services.snapshot import take_snapshot
 from entrasnap.services.timeline import CachedRepository, SnapshotView, tenant_records
 from entrasnap.store import LocalBackend, Repository, SnapshotRecord
+from repo_tools import damage
 
 runner = CliRunner()
 
@@ -245,8 +246,7 @@ def test_damaged_object_is_a_clear_error(scenario: Scenario, tmp_path: Path) -> 
     view = SnapshotView(CachedRepository(repository), repository.snapshots()[-1])
     found = view.get("users", scenario.user_id)
     assert found is not None
-    blob = copy / "objects" / found.hash[:2] / found.hash
-    blob.write_bytes(b"not zlib at all")
+    damage(copy, found.hash)
     for args in (("show", "users", scenario.user_id), ("history", "users", scenario.user_id)):
         result = cli(*args, "--store", str(copy))
         assert result.exit_code == 1, result.output
@@ -370,7 +370,7 @@ def test_entry_finder_follows_an_object_like_a_full_index(tmp_path: Path) -> Non
             writer.add("users", oid, {"id": oid, "object": {"id": oid, "v": version}}, f"n{oid}")
         writer.finish_type("users", "ok")
         records.append(writer.commit("complete", {}))
-    assert len(records[-1].types["users"]["chunks"]) > 20
+    assert len(repository.chunks(records[-1], "users")) > 20
     cache = CachedRepository(repository)
     finder = EntryFinder(cache)
     for oid in watched:

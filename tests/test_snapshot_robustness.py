@@ -35,6 +35,9 @@ from entrasnap.fakegraph.tenant import generate
 from entrasnap.graph import GraphClient, flow
 from entrasnap.services.snapshot import take_snapshot
 from entrasnap.store import LocalBackend, Repository
+from entrasnap.store.codec import PLAIN
+from entrasnap.store.pack import read_trailer
+from repo_tools import contents, pack_keys
 
 Factory = Callable[..., RunningFakeGraph]
 runner = CliRunner()
@@ -154,9 +157,7 @@ def test_errors_and_drops_give_the_same_snapshot_as_a_clean_run(
     assert record["stats"]["retries"] >= 10
     assert counts(record) == counts(clean)
     # Same seed, same tenant: the data itself is identical, chunk for chunk.
-    assert {k: i["chunks"] for k, i in record["types"].items()} == {
-        k: i["chunks"] for k, i in clean["types"].items()
-    }
+    assert contents(tmp_path / "faulty", record) == contents(tmp_path / "clean", clean)
 
 
 def test_faults_while_paging_group_members(fakegraph_factory: Factory, tmp_path: Path) -> None:
@@ -189,7 +190,7 @@ def test_faults_while_paging_group_members(fakegraph_factory: Factory, tmp_path:
     assert faulty["status"] == clean["status"] == "complete"
     assert faulty["types"]["groups"]["children"]["members"] > 0
     assert counts(faulty) == counts(clean)
-    assert faulty["types"]["groups"]["chunks"] == clean["types"]["groups"]["chunks"]
+    assert contents(tmp_path / "faulty", faulty)["groups"] == contents(tmp_path / "clean", clean)["groups"]
 
 
 class _StaticTokens:
@@ -375,7 +376,7 @@ def test_missing_permission_gives_forbidden_types_not_empty_ones(
         assert info["error"]["permission"] == "Policy.Read.All"
         assert info["error"]["status"] == 403
         # Not a deletion of everything the previous snapshot held: the count is 0 *and* the status says why.
-        assert info["count"] == 0 and info["chunks"] == []
+        assert info["count"] == 0 and "manifest" not in info
         assert full["types"][key]["status"] == "ok"
     assert any(full["types"][k]["count"] > 0 for k in forbidden)
     assert "Policy.Read.All" in result.stderr or "forbidden" in result.stderr  # the log names the failure
@@ -406,18 +407,15 @@ def test_unlicensed_pim_types_are_marked_unlicensed(fakegraph_factory: Factory, 
 # --- 6. a run killed half way --------------------------------------------------------------------------
 
 
-def object_keys(store: Path) -> set[str]:
-    return {str(p.relative_to(store)) for p in (store / "objects").rglob("*") if p.is_file()}
-
-
 def test_killed_snapshot_leaves_no_half_snapshot_and_the_next_one_reuses_its_objects(
     fakegraph_factory: Factory, tmp_path: Path
 ) -> None:
     fg = fakegraph_factory(time_scale=0.01)
     store = tmp_path / "repo"
+    Repository.init(LocalBackend(store), pack_size=16 * 1024)  # small packs: several written before the kill
     first_result, first = snapshot(fg, store, "--types", "users")
     assert first_result.exit_code == 0, first_result.stderr
-    before = object_keys(store)
+    before = pack_keys(store)
 
     fg.fake.apply_settings({"latency_ms": 300, "time_scale": 1.0})
     process = subprocess.Popen(
@@ -441,7 +439,7 @@ def test_killed_snapshot_leaves_no_half_snapshot_and_the_next_one_reuses_its_obj
     )
     try:
         deadline = time.monotonic() + 60
-        while len(object_keys(store) - before) < 30 and time.monotonic() < deadline:
+        while len(pack_keys(store) - before) < 3 and time.monotonic() < deadline:
             assert process.poll() is None, "the snapshot finished before it could be killed"
             time.sleep(0.05)
         assert process.poll() is None, "the snapshot finished before it could be killed"
@@ -449,25 +447,26 @@ def test_killed_snapshot_leaves_no_half_snapshot_and_the_next_one_reuses_its_obj
     finally:
         process.kill()
         process.wait(timeout=30)
-    written_by_killed_run = object_keys(store) - before
-    assert len(written_by_killed_run) >= 30
+    written_by_killed_run = pack_keys(store) - before
+    assert len(written_by_killed_run) >= 3
 
     listed = cli("list", "--store", store, "--json")
     assert listed.exit_code == 0, listed.stderr
     assert [s["id"] for s in json.loads(listed.stdout)] == [first["id"]]
     assert len(list((store / "snapshots").iterdir())) == 1
     repository = Repository.open(LocalBackend(store))
-    backend = LocalBackend(store)
-    keys = list(backend.list("objects/"))
-    assert len(keys) >= len(before) + len(written_by_killed_run) - 1  # (a temp file may not be listed)
-    for key in keys:
-        repository.get(key.rsplit("/", 1)[-1])  # raises on a damaged or truncated object
+    packed = [
+        h for key in written_by_killed_run for h, _, _ in read_trailer((store / key).read_bytes(), PLAIN)
+    ]
+    for h in packed:
+        assert repository.locate(h) is not None  # every written pack is indexed
+        repository.get(h)  # raises on a damaged or truncated object
 
     fg.fake.apply_settings({"latency_ms": 0, "time_scale": 0.01})
     next_result, after = snapshot(fg, store)
     assert next_result.exit_code == 0, next_result.stderr
     assert after["status"] == "complete"
     assert after["parent"] == first["id"]
-    assert after["stats"]["objectsReused"] >= len(written_by_killed_run) - 5
+    assert after["stats"]["objectsReused"] >= len(packed) - 5
     listed = cli("list", "--store", store, "--json")
     assert [s["id"] for s in json.loads(listed.stdout)] == [first["id"], after["id"]]

@@ -18,7 +18,9 @@ import pytest
 
 from conftest import ROOT
 from entrasnap.store import LocalBackend, Repository, SnapshotRecord, StoreError, canonical_bytes
+from entrasnap.store.codec import PLAIN
 from entrasnap.store.manifest import MAX_CHUNK_ENTRIES, cut, ends_chunk
+from entrasnap.store.pack import read_trailer
 
 TENANT = {"id": "11111111-2222-3333-4444-555555555555", "domain": "contoso.example"}
 
@@ -31,6 +33,21 @@ def user(i: int, name: str | None = None) -> dict[str, Any]:
 def group(i: int, members: list[str]) -> dict[str, Any]:
     oid = f"g{i:07d}-0000-4000-8000-000000000000"
     return {"id": oid, "object": {"id": oid, "displayName": f"Group {i}"}, "children": {"members": members}}
+
+
+def stored_at(repo: Repository, root: Path, h: str) -> tuple[Path, int, int]:
+    """The pack file, offset and length holding object h."""
+    location = repo.locate(h)
+    assert location is not None
+    pack_id, offset, length = location
+    return root / "data" / pack_id[:2] / pack_id, offset, length
+
+
+def overwrite(path: Path, offset: int, data: bytes) -> None:
+    """Damage a pack in place (what a disk fault or an attacker could do)."""
+    with path.open("r+b") as handle:
+        handle.seek(offset)
+        handle.write(data)
 
 
 def open_repo(path: Path, *, fsync: bool = True) -> Repository:
@@ -80,33 +97,36 @@ def test_canonical_json_ignores_key_order_and_keeps_unicode() -> None:
         canonical_bytes({"x": float("nan")})
 
 
-def test_put_get_round_trip_stores_zlib_of_canonical_json_under_its_hash(tmp_path: Path) -> None:
+def test_put_get_round_trip_stores_zlib_of_canonical_json_in_a_pack(tmp_path: Path) -> None:
     repo = open_repo(tmp_path / "repo")
     value = {"z": 1, "a": ["ü", None, 2.5, True]}
     h = repo.put(value)
     data = canonical_bytes(value)
     assert h == hashlib.sha256(data).hexdigest()
-    path = tmp_path / "repo" / "objects" / h[:2] / h
-    assert zlib.decompress(path.read_bytes()) == data
-    assert repo.get(h) == value
-    assert repo.stats.objects_written == 1 and repo.stats.bytes_written == path.stat().st_size
+    assert repo.get(h) == value  # readable before its pack is written
+    assert not (tmp_path / "repo" / "data").exists()
+    repo.flush()
+    path, offset, length = stored_at(repo, tmp_path / "repo", h)
+    assert zlib.decompress(path.read_bytes()[offset : offset + length]) == data
+    assert read_trailer(path.read_bytes(), PLAIN) == [(h, offset, length)]
+    [index_key] = list(repo.backend.list("index/"))
+    assert index_key == "index/" + hashlib.sha256((tmp_path / "repo" / index_key).read_bytes()).hexdigest()
+    assert repo.stats.objects_written == 1 and repo.stats.bytes_written == length
     assert repo.put({"a": ["ü", None, 2.5, True], "z": 1}) == h  # same content, other key order
     assert repo.stats.objects_written == 1 and repo.stats.objects_reused == 1
-    # A new process (no in-memory knowledge) still does not write it again.
+    # A new process (no in-memory knowledge) finds it through the index and does not write it again.
     again = Repository.open(LocalBackend(tmp_path / "repo"))
-    mtime = path.stat().st_mtime_ns
+    assert again.get(h) == value
     assert again.put(value) == h
-    assert (
-        again.stats.objects_written == 0
-        and again.stats.objects_reused == 1
-        and path.stat().st_mtime_ns == mtime
-    )
+    again.flush()
+    assert again.stats.objects_written == 0 and again.stats.objects_reused == 1
+    assert len(list(again.backend.list("data/"))) == 1
 
 
 def test_config_is_written_and_init_refuses_an_existing_repository(tmp_path: Path) -> None:
     repo = Repository.init(LocalBackend(tmp_path / "r"))
     config = json.loads((tmp_path / "r" / "config.json").read_bytes())
-    assert config["format"] == "entrasnap-repository" and config["version"] == 1
+    assert config["format"] == "entrasnap-repository" and config["version"] == 2
     assert config["hash"] == "sha256" and config["compression"] == "zlib" and config["id"] == repo.id
     with pytest.raises(StoreError, match="already holds an entrasnap repository"):
         Repository.init(LocalBackend(tmp_path / "r"))
@@ -126,14 +146,17 @@ def test_snapshot_round_trip(tmp_path: Path) -> None:
     stored = (tmp_path / "repo" / rec.key).read_bytes()
     assert stored == canonical_bytes(rec.data)
     data = json.loads(stored)
-    assert data["format"] == 1 and data["tenant"] == TENANT and data["status"] == "partial"
+    assert data["format"] == 2 and data["tenant"] == TENANT and data["status"] == "partial"
+    assert data["sequence"] == 1 and data["previous"] is None
     assert data["started"] == "2026-11-27T08:30:00.000000Z" and data["parent"] is None
     assert data["graph"] == "https://graph.microsoft.com" and data["stats"] == {"requests": 3}
     assert data["types"]["users"]["count"] == 3 and data["types"]["users"]["requests"] == 2
     assert data["types"]["groups"]["children"] == {"members": 3}
     ca = data["types"]["conditionalAccessPolicies"]
     assert (
-        ca["status"] == "forbidden" and ca["chunks"] == [] and ca["error"]["permission"] == "Policy.Read.All"
+        ca["status"] == "forbidden"
+        and "manifest" not in ca
+        and ca["error"]["permission"] == "Policy.Read.All"
     )
 
     [listed] = Repository.open(LocalBackend(tmp_path / "repo")).snapshots()
@@ -148,6 +171,7 @@ def test_snapshot_round_trip(tmp_path: Path) -> None:
 
     second = snapshot(repo, users)
     assert second.parent == rec.id
+    assert second.sequence == 2 and second.previous == hashlib.sha256(stored).hexdigest()
 
 
 def test_unchanged_second_snapshot_writes_only_its_record(tmp_path: Path) -> None:
@@ -175,13 +199,13 @@ def test_unchanged_second_snapshot_writes_only_its_record(tmp_path: Path) -> Non
     assert second.objects_written == 0
     assert second.objects_reused == first.objects_written  # every record and every chunk
     assert second.bytes_written == (tmp_path / "repo" / rec.key).stat().st_size
-    assert rec.types["users"]["chunks"] == repo.find("previous").types["users"]["chunks"]
+    assert rec.manifest("users") == repo.find("previous").manifest("users")
+    assert len(list(repo.backend.list("data/"))) == 1  # the second snapshot wrote no pack
 
 
 def _chunks_for(repo: Repository, users: list[dict[str, Any]]) -> list[str]:
     rec = snapshot(repo, users)
-    chunks: list[str] = rec.types["users"]["chunks"]
-    return chunks
+    return list(repo.chunks(rec, "users"))
 
 
 def test_manifest_chunks_are_stable_under_change_and_insertion(tmp_path: Path) -> None:
@@ -204,7 +228,7 @@ def test_manifest_chunks_are_stable_under_change_and_insertion(tmp_path: Path) -
 
     last = repo.find("latest")
     assert [oid for oid, _ in repo.entries(last, "users")] == sorted(u["id"] for u in inserted)
-    for chunk_hash in last.types["users"]["chunks"][:-1]:  # every chunk but the last ends at a boundary
+    for chunk_hash in repo.chunks(last, "users")[:-1]:  # every chunk but the last ends at a boundary
         assert ends_chunk(repo.get(chunk_hash)["entries"][-1][0])
 
 
@@ -225,11 +249,14 @@ def test_objects_without_a_record_are_not_a_snapshot_and_temp_files_are_ignored(
     for i in range(50):
         crashed.add("users", user(i)["id"], user(i))
     crashed.finish_type("users", "ok")
+    repo.flush()  # a long run writes each full pack (and its index) as it goes
+    lost = group(1, [user(0)["id"]])
+    crashed.add("groups", lost["id"], lost)  # this one is still in memory when the process dies
     # the process dies here: no commit. A half-written file is left behind too.
     (tmp_path / "repo" / "snapshots").mkdir()
     (tmp_path / "repo" / "snapshots" / ".tmp-abc123").write_bytes(b'{"format":1,"id":')
-    (tmp_path / "repo" / "objects" / "00" / ".tmp-def456").parent.mkdir(parents=True, exist_ok=True)
-    (tmp_path / "repo" / "objects" / "00" / ".tmp-def456").write_bytes(b"x")
+    (tmp_path / "repo" / "data" / "00" / ".tmp-def456").parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "repo" / "data" / "00" / ".tmp-def456").write_bytes(b"x")
 
     reopened = Repository.open(LocalBackend(tmp_path / "repo"))
     assert reopened.snapshots() == []
@@ -241,8 +268,12 @@ def test_objects_without_a_record_are_not_a_snapshot_and_temp_files_are_ignored(
     for i in range(50):
         writer.add("users", user(i)["id"], user(i))
     writer.finish_type("users", "ok")
+    writer.add("groups", lost["id"], lost)
+    writer.finish_type("groups", "ok")
     rec = writer.commit("complete", {})
-    assert writer.objects_written == 0  # the crashed run's objects are reused
+    # what the crashed run had written is reused (50 records, their chunk and manifest); the group it
+    # held in memory is written again, with its chunk and manifest
+    assert writer.objects_reused == 52 and writer.objects_written == 3
     assert [r.id for r in reopened.snapshots()] == [rec.id] and rec.parent is None
 
 
@@ -335,23 +366,31 @@ def test_damaged_and_missing_objects_are_reported_by_name(tmp_path: Path) -> Non
     repo = open_repo(tmp_path / "repo")
     rec = snapshot(repo, [user(i) for i in range(10)])
     _, h = next(repo.entries(rec, "users"))
-    path = tmp_path / "repo" / "objects" / h[:2] / h
-    good = path.read_bytes()
+    chunk = repo.chunks(rec, "users")[0]
+    path, offset, length = stored_at(repo, tmp_path / "repo", h)
+    good = path.read_bytes()[offset : offset + length]
+    assert len(good) == length
 
-    path.write_bytes(zlib.compress(zlib.decompress(good).replace(b"User", b"Usr ")))
+    fresh = Repository.open(LocalBackend(tmp_path / "repo"))  # nothing cached in memory
+    overwrite(path, offset, good[:10] + bytes(length - 10))
     with pytest.raises(StoreError, match=f"object {h} is damaged \\(content does not match its hash"):
-        repo.get(h)
-    path.write_bytes(good[:-5])
-    with pytest.raises(StoreError, match=f"object {h} is damaged \\(cannot decompress"):
-        list(repo.records(rec, "users"))
-    path.unlink()
-    with pytest.raises(StoreError, match=f"object {h} is missing from repository"):
-        repo.get(h)
+        fresh.get(h)
+    with pytest.raises(StoreError, match=f"object {h} is damaged"):
+        list(fresh.records(fresh.find("latest"), "users"))
+    overwrite(path, offset, good)
+    assert fresh.get(h) == repo.get(h)
 
-    chunk = rec.types["users"]["chunks"][0]
-    (tmp_path / "repo" / "objects" / chunk[:2] / chunk).write_bytes(b"garbage")
+    chunk_path, chunk_offset, _ = stored_at(repo, tmp_path / "repo", chunk)
+    overwrite(chunk_path, chunk_offset, b"garbage")
     with pytest.raises(StoreError, match=f"object {chunk} is damaged"):
-        list(repo.entries(rec, "users"))
+        list(Repository.open(LocalBackend(tmp_path / "repo")).entries(rec, "users"))
+    path.unlink()
+    with pytest.raises(StoreError, match=f"object {h} is damaged"):
+        Repository.open(LocalBackend(tmp_path / "repo")).get(h)
+    for key in list(repo.backend.list("index/")):
+        repo.backend.delete(key)
+    with pytest.raises(StoreError, match=f"object {h} is missing from repository"):
+        Repository.open(LocalBackend(tmp_path / "repo")).get(h)
     with pytest.raises(StoreError, match="not an object hash"):
         repo.get("../config.json")
 
@@ -366,9 +405,9 @@ def test_damaged_snapshot_record_is_reported_by_file_name(tmp_path: Path) -> Non
     path.write_bytes(canonical_bytes({**rec.data, "id": "0" * 32}))
     with pytest.raises(StoreError, match=re.escape(rec.key) + ".*fields do not match"):
         repo.find("latest")
-    path.write_bytes(canonical_bytes({**rec.data, "format": 2}))
+    path.write_bytes(canonical_bytes({**rec.data, "format": 3}))
     with pytest.raises(
-        StoreError, match="format version 2; this entrasnap reads up to 1 — upgrade entrasnap"
+        StoreError, match="format version 3; this entrasnap reads up to 2 — upgrade entrasnap"
     ):
         repo.snapshots()
 
@@ -395,7 +434,7 @@ def test_newer_format_is_refused_with_an_upgrade_hint(tmp_path: Path) -> None:
         Repository.open(LocalBackend(tmp_path / "repo"))
     assert (
         str(info.value)
-        == "this repository has format version 7; this entrasnap reads up to 1 — upgrade entrasnap"
+        == "this repository has format version 7; this entrasnap reads up to 2 — upgrade entrasnap"
     )
 
 
@@ -523,8 +562,11 @@ def test_format_doc_snippet_reads_a_real_repository(tmp_path: Path) -> None:
     ]
 
     _, h = next(repo.entries(repo.find("latest"), "users"))
-    damaged = tmp_path / "repo" / "objects" / h[:2] / h
-    damaged.write_bytes(zlib.compress(zlib.decompress(damaged.read_bytes()).replace(b"User", b"Usr ")))
+    path, offset, length = stored_at(repo, tmp_path / "repo", h)
+    stored = path.read_bytes()[offset : offset + length]
+    changed = zlib.compress(zlib.decompress(stored).replace(b"User", b"Usr "))
+    assert len(changed) == length  # same length: only the content check can tell
+    overwrite(path, offset, changed)
     run = subprocess.run(
         [sys.executable, "-I", "-S", str(script), str(tmp_path / "repo"), "users"],
         check=False,
@@ -564,7 +606,8 @@ def test_add_existing_keeps_a_stored_record_without_rewriting_it(tmp_path: Path)
     second.add("users", renamed["id"], renamed, "Renamed")  # a later add of the same id wins
     second.finish_type("users", "ok")
     rec = second.commit("complete", {})
-    assert second.objects_reused >= 50 and second.objects_written == 2  # the new record and its chunk
+    # the new record, its chunk and the type's manifest
+    assert second.objects_reused >= 50 and second.objects_written == 3
     after = {oid: (h, n) for oid, h, n in repo.named_entries(rec, "users")}
     assert len(after) == 50
     assert after[renamed["id"]][1] == "Renamed"

@@ -145,9 +145,9 @@ def _history(repository: Repository, store: Path) -> None:
     table = Table(title=f"Snapshots in {store}", title_justify="left")
     for column in ("snapshot", "taken", "status", "objects", "changed since previous"):
         table.add_column(column)
-    previous: dict[str, list[str]] = {}
+    previous: dict[str, str | None] = {}
     for record in records:
-        chunks = {k: list(v.get("chunks", [])) for k, v in record.types.items()}
+        chunks = {k: record.manifest(k) for k in record.types}
         changed = sorted(k for k in chunks if previous and chunks[k] != previous.get(k))
         table.add_row(
             record.id[:12],

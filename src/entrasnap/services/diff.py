@@ -234,8 +234,8 @@ def differing_entries(
     A chunk in both snapshots holds the same entries on both sides, and an id is in one chunk only:
     everything outside the returned maps is unchanged.
     """
-    chunks_before = list(before.types[key].get("chunks", []))
-    chunks_after = list(after.types[key].get("chunks", []))
+    chunks_before = list(cache.chunks(before, key))
+    chunks_after = list(cache.chunks(after, key))
     common = set(chunks_before) & set(chunks_after)
 
     def read(chunks: list[str]) -> dict[str, Entry]:

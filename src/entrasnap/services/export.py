@@ -43,7 +43,7 @@ def export_snapshot(repository: Repository, record: SnapshotRecord, directory: P
     objects = files = 0
     manifest_types: dict[str, Any] = {}
     for key, info in sorted(record.types.items()):
-        manifest_types[key] = {k: v for k, v in info.items() if k != "chunks"}
+        manifest_types[key] = {k: v for k, v in info.items() if k != "manifest"}
         folder = directory / key
         folder.mkdir(exist_ok=True)
         for stored in repository.records(record, key):

@@ -59,7 +59,7 @@ class EntryFinder:
         return ids
 
     def find(self, record: SnapshotRecord, key: str, object_id: str, near: Hit | None = None) -> Hit | None:
-        chunks = tuple(record.types.get(key, {}).get("chunks", []))
+        chunks = self.cache.chunks(record, key)
         if not chunks:
             return None
         lo, hi = 0, len(chunks)
@@ -96,7 +96,7 @@ class EntryFinder:
         """(id, name) of entries whose id (any case) or display name (casefolded) is ``ref``."""
         wanted = ref.casefold()
         out: list[tuple[str, str | None]] = []
-        for chunk_hash in record.types.get(key, {}).get("chunks", []):
+        for chunk_hash in self.cache.chunks(record, key):
             memo_key = (chunk_hash, wanted)
             found = self._matches.get(memo_key)
             if found is None:
@@ -227,12 +227,12 @@ def resolve_id(
         if " are named " in str(exc):
             raise
         not_found = exc
-    seen: set[tuple[str, ...]] = {tuple(latest.types[key].get("chunks", []))}
+    seen: set[str | None] = {latest.manifest(key)}
     for record in captured[1:]:  # older snapshots, newest first; identical manifests looked at once
-        chunks = tuple(record.types[key].get("chunks", []))
-        if chunks in seen:
+        manifest = record.manifest(key)
+        if manifest in seen:
             continue
-        seen.add(chunks)
+        seen.add(manifest)
         matches = finder.matching(record, key, ref)
         by_id = [m for m in matches if m[0].casefold() == ref.casefold()]
         if by_id:

@@ -69,9 +69,13 @@ class CachedRepository:
             d: self._cache[d] if d in self._cache else self.repository.get(d) for d in dict.fromkeys(digests)
         }
 
+    def chunks(self, record: SnapshotRecord, key: str) -> tuple[str, ...]:
+        """A type's manifest chunk hashes in a snapshot (none when the snapshot lacks the type)."""
+        return self.repository.chunks(record, key) if key in record.types else ()
+
     def entries(self, record: SnapshotRecord, key: str) -> list[tuple[str, str, str | None]]:
         out: list[tuple[str, str, str | None]] = []
-        for chunk_hash in record.types.get(key, {}).get("chunks", []):
+        for chunk_hash in self.chunks(record, key):
             for entry in self.get(chunk_hash)["entries"]:
                 out.append((str(entry[0]), str(entry[1]), entry[2] if len(entry) > 2 else None))
         return out

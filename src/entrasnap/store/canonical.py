@@ -1,11 +1,10 @@
-"""Canonical JSON, content hashes and the compression of stored bytes (see docs/FORMAT.md)."""
+"""Canonical JSON and content hashes (see docs/FORMAT.md)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import re
-import zlib
 from typing import Any
 
 HASH_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -20,17 +19,3 @@ def canonical_bytes(value: Any) -> bytes:
 def digest(data: bytes) -> str:
     """The sha256 hex digest that names stored content."""
     return hashlib.sha256(data).hexdigest()
-
-
-def compress(data: bytes) -> bytes:
-    return zlib.compress(data, 6)
-
-
-def decompress(data: bytes) -> bytes:
-    """Raises zlib.error on damaged input."""
-    return zlib.decompress(data)
-
-
-def object_key(hash_hex: str) -> str:
-    """The backend key of an object: objects/<first two hex digits>/<hash>."""
-    return f"objects/{hash_hex[:2]}/{hash_hex}"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-RECORD_FORMAT = 1
+RECORD_FORMAT = 2
 SNAPSHOT_STATUSES = ("complete", "partial", "failed")
 TYPE_STATUSES = ("ok", "forbidden", "unlicensed", "unavailable", "error")
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -35,6 +35,8 @@ class SnapshotRecord:
 
     key: str
     data: dict[str, Any]
+    hash: str = ""
+    """sha256 of the record's stored bytes (what the next record's ``previous`` names)."""
 
     @property
     def id(self) -> str:
@@ -58,6 +60,16 @@ class SnapshotRecord:
         return None if parent is None else str(parent)
 
     @property
+    def sequence(self) -> int:
+        value = self.data.get("sequence")
+        return value if isinstance(value, int) else 0
+
+    @property
+    def previous(self) -> str | None:
+        value = self.data.get("previous")
+        return value if isinstance(value, str) else None
+
+    @property
     def tenant(self) -> dict[str, Any]:
         tenant: dict[str, Any] = self.data.get("tenant") or {}
         return tenant
@@ -66,3 +78,8 @@ class SnapshotRecord:
     def types(self) -> dict[str, dict[str, Any]]:
         types: dict[str, dict[str, Any]] = self.data["types"]
         return types
+
+    def manifest(self, type_key: str) -> str | None:
+        """The hash of a type's manifest (equal hashes: identical lists of objects); None when empty."""
+        manifest = self.types.get(type_key, {}).get("manifest")
+        return str(manifest[0]) if isinstance(manifest, list) and manifest else None

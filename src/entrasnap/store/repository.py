@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import uuid
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,16 +13,27 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from entrasnap.store.backend import Backend
-from entrasnap.store.canonical import HASH_RE, canonical_bytes, compress, decompress, digest, object_key
+from entrasnap.store.canonical import HASH_RE, canonical_bytes, digest
+from entrasnap.store.codec import PLAIN, Codec, DamagedError
 from entrasnap.store.errors import NotFoundError, RepositoryNotFoundError, StoreError
+from entrasnap.store.index import Index, write_index
+from entrasnap.store.pack import (
+    PACK_MAX_AGE_SECONDS,
+    PACK_TARGET_BYTES,
+    Location,
+    PackBuilder,
+    pack_key,
+    parse_location,
+)
 from entrasnap.store.record import RECORD_FORMAT, SnapshotRecord, format_time, parse_time
 
 if TYPE_CHECKING:
+    from entrasnap.store.signing import Signer
     from entrasnap.store.writer import SnapshotWriter
 
 CONFIG_KEY = "config.json"
 FORMAT_NAME = "entrasnap-repository"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MIN_PREFIX = 6
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
@@ -41,21 +51,41 @@ class WriteStats:
 
 
 class Repository:
-    """Open with ``Repository.open(LocalBackend(path))``; create with ``init`` or ``open(create=True)``."""
+    """Open with ``Repository.open(LocalBackend(path))``; create with ``init`` or ``open(create=True)``.
 
-    def __init__(self, backend: Backend, config: dict[str, Any]) -> None:
+    Objects go into pack files (``data/``), listed by index files (``index/``); manifests carry each
+    object's location, so reads seldom need the index. Call ``flush`` (``SnapshotWriter.commit`` does)
+    to write the pack being filled.
+    """
+
+    def __init__(self, backend: Backend, config: dict[str, Any], codec: Codec = PLAIN) -> None:
         self.backend = backend
         self.config = config
         self.stats = WriteStats()
-        self._known: set[str] = set()
+        self.codec: Codec = codec
+        self.index = Index(backend, self.codec)
+        self.signer: Signer | None = None
+        """Signs the snapshot records this process commits (optional; store/signing.py)."""
+        self._hints: dict[str, Location] = {}
+        self._pack: PackBuilder | None = None
+        self._packs_written: list[str] = []
+        self._manifests: dict[str, tuple[str, ...]] = {}
 
     @property
     def id(self) -> str:
         return str(self.config["id"])
 
+    @property
+    def pack_size(self) -> int:
+        """Packs are written once they hold this many bytes (config ``pack_size``)."""
+        size = self.config.get("pack_size")
+        return size if isinstance(size, int) and size > 0 else PACK_TARGET_BYTES
+
     @classmethod
-    def init(cls, backend: Backend) -> Repository:
-        """Create a new repository; fails if the location already holds one."""
+    def init(
+        cls, backend: Backend, *, pack_size: int = PACK_TARGET_BYTES, key: bytes | None = None
+    ) -> Repository:
+        """Create a new repository (encrypted when given an operator ``key``); fails if one is there."""
         config = {
             "format": FORMAT_NAME,
             "version": FORMAT_VERSION,
@@ -63,25 +93,44 @@ class Repository:
             "created": format_time(datetime.now(UTC)),
             "hash": "sha256",
             "compression": "zlib",
+            "pack_size": pack_size,
         }
+        codec: Codec = PLAIN
+        key_file = None
+        if key is not None:  # the key file first: an encrypted config.json always has one
+            from entrasnap.store.keys import start_encryption
+
+            key_file, codec = start_encryption(backend, str(config["id"]), key)
+            config["encryption"] = codec.name
         if not backend.create(CONFIG_KEY, canonical_bytes(config)):
+            if key_file is not None:
+                backend.delete(key_file)
             raise StoreError(f"{backend} already holds an entrasnap repository (config.json exists)")
-        return cls(backend, config)
+        return cls(backend, config, codec)
 
     @classmethod
-    def open(cls, backend: Backend, *, create: bool = False) -> Repository:
-        """Open an existing repository (or create one if ``create``); refuses newer formats."""
+    def open(cls, backend: Backend, *, create: bool = False, key: bytes | None = None) -> Repository:
+        """Open an existing repository (or create one if ``create``); refuses newer formats.
+
+        ``key`` is the operator's encryption key: required by an encrypted repository, refused by a
+        plain one, and (with ``create``) makes a new repository encrypted.
+        """
         try:
             raw = backend.read(CONFIG_KEY)
         except RepositoryNotFoundError:
             if create:
-                return cls.init(backend)
+                return cls.init(backend, key=key)
             raise
         except NotFoundError as exc:
             if create:
-                return cls.init(backend)
+                return cls.init(backend, key=key)
             raise StoreError(f"{backend} is not an entrasnap repository (no config.json)") from exc
-        return cls(backend, _check_config(raw, str(backend)))
+        config = _check_config(raw, str(backend))
+        if key is None and "encryption" not in config:
+            return cls(backend, config)
+        from entrasnap.store.keys import open_codec  # cryptography is slow to import: only when needed
+
+        return cls(backend, config, open_codec(backend, config, key))
 
     # objects
 
@@ -91,37 +140,97 @@ class Repository:
 
     def put_counted(self, value: Any, *counters: WriteStats) -> str:
         """put(), adding what was written or reused to each of ``counters``."""
+        return self.put_located(value, *counters)[0]
+
+    def put_located(self, value: Any, *counters: WriteStats) -> tuple[str, Location]:
+        """put() that also returns where the object is stored."""
         data = canonical_bytes(value)
-        hash_hex = digest(data)
-        key = object_key(hash_hex)
-        if hash_hex in self._known or self.backend.exists(key):
-            written = 0
-        else:
-            stored = compress(data)
-            written = len(stored) if self.backend.create(key, stored) else 0
-        self._known.add(hash_hex)
+        hash_hex = self.codec.object_id(data)
+        location = self.locate(hash_hex)
+        written = 0
+        if location is None:
+            if self._pack is None:
+                self._pack = PackBuilder()
+            stored = self.codec.seal(data)
+            location = self._pack.add(hash_hex, stored)
+            self._hints[hash_hex] = location
+            written = len(stored)
+            if self._pack.size >= self.pack_size or self._pack.age > PACK_MAX_AGE_SECONDS:
+                self.flush()
         for stats in counters:
             stats.bytes_written += written
             stats.objects_written += 1 if written else 0
             stats.objects_reused += 0 if written else 1
-        return hash_hex
+        return hash_hex, location
+
+    def locate(self, hash_hex: str) -> Location | None:
+        """Where an object is stored (known locations first, then the index); None when absent."""
+        return self._hints.get(hash_hex) or self.index.lookup(hash_hex)
+
+    def hint(self, hash_hex: str, location: Location) -> None:
+        """Remember where an object is said to be (a manifest's location); reads verify it."""
+        self._hints.setdefault(hash_hex, location)
+
+    def flush(self) -> None:
+        """Write the pack being filled, then its index file (so a crash leaves no unlisted pack in use)."""
+        pack, self._pack = self._pack, None
+        if pack is None or not pack.blobs:
+            return
+        self.backend.create(pack_key(pack.id), pack.finish(self.codec))
+        write_index(self.backend, [(pack.id, pack.blobs)], self.codec)
+        self.index.record(pack.id, pack.blobs)
+        self._packs_written.append(pack.id)
 
     def get(self, hash_hex: str) -> Any:
         """The JSON value stored under a hash, after checking the content still has that hash."""
         if not HASH_RE.match(hash_hex):
             raise StoreError(f"not an object hash: {hash_hex!r}")
-        key = object_key(hash_hex)
+        hinted = self._hints.get(hash_hex)
+        data = self._read_verified(hash_hex, hinted) if hinted else None
+        if data is None:
+            indexed = self.index.lookup(hash_hex)
+            if indexed is None:
+                raise StoreError(f"object {hash_hex} is missing from repository {self.backend}")
+            if indexed != hinted:
+                data = self._read_verified(hash_hex, indexed)
+            if data is None:
+                raise StoreError(
+                    f"object {hash_hex} is damaged (content does not match its hash, {pack_key(indexed[0])})"
+                )
+            self._hints[hash_hex] = indexed
+        value = orjson.loads(data)  # the same values as json.loads, several times faster
+        self._learn(value)
+        return value
+
+    def _read_verified(self, hash_hex: str, location: Location) -> bytes | None:
+        """The object's canonical bytes at a location, or None when they are absent or not that object."""
+        pack_id, offset, length = location
+        stored = self._pack.stored(hash_hex) if self._pack is not None and self._pack.id == pack_id else None
+        if stored is None:
+            try:
+                stored = self.backend.read_range(pack_key(pack_id), offset, length)
+            except NotFoundError:
+                return None
+            except StoreError:
+                return None
         try:
-            stored = self.backend.read(key)
-        except NotFoundError as exc:
-            raise StoreError(f"object {hash_hex} is missing from repository {self.backend}") from exc
-        try:
-            data = decompress(stored)
-        except zlib.error as exc:
-            raise StoreError(f"object {hash_hex} is damaged (cannot decompress {key})") from exc
-        if digest(data) != hash_hex:
-            raise StoreError(f"object {hash_hex} is damaged (content does not match its hash, {key})")
-        return orjson.loads(data)  # the same values as json.loads, several times faster
+            data = self.codec.unseal(stored)
+        except DamagedError:
+            return None
+        return data if self.codec.object_id(data) == hash_hex else None
+
+    def _learn(self, value: Any) -> None:
+        """Take the locations a manifest or manifest chunk carries."""
+        if not isinstance(value, dict) or len(value) != 1:
+            return
+        if isinstance(entries := value.get("entries"), list):
+            for entry in entries:
+                if len(entry) > 3 and (location := parse_location(entry[3])):
+                    self._hints.setdefault(str(entry[1]), location)
+        elif isinstance(chunks := value.get("chunks"), list):
+            for chunk in chunks:
+                if isinstance(chunk, list) and len(chunk) == 2 and (location := parse_location(chunk[1])):
+                    self._hints.setdefault(str(chunk[0]), location)
 
     # snapshots
 
@@ -140,10 +249,11 @@ class Repository:
         match = _RECORD_NAME_RE.match(key)
         if not match:
             raise StoreError(f"snapshot record {key} in {self.backend} has an unexpected name")
+        raw = self.backend.read(key)
         try:
-            data = orjson.loads(self.backend.read(key))
-        except orjson.JSONDecodeError as exc:
-            raise StoreError(f"snapshot record {key} in {self.backend} is damaged (not JSON)") from exc
+            data = orjson.loads(self.codec.unseal_record(raw))
+        except (orjson.JSONDecodeError, DamagedError) as exc:
+            raise StoreError(f"snapshot record {key} in {self.backend} is damaged ({exc})") from exc
         if not isinstance(data, dict):
             raise StoreError(f"snapshot record {key} in {self.backend} is damaged (not an object)")
         version = data.get("format")
@@ -160,7 +270,23 @@ class Repository:
             raise StoreError(f"snapshot record {key} in {self.backend} is damaged ({exc})") from exc
         if not valid:
             raise StoreError(f"snapshot record {key} in {self.backend} is damaged (fields do not match)")
-        return SnapshotRecord(key=key, data=data)
+        for info in data["types"].values():
+            manifest = info.get("manifest") if isinstance(info, dict) else None
+            if (
+                isinstance(manifest, list)
+                and len(manifest) == 2
+                and (location := parse_location(manifest[1]))
+            ):
+                self._hints.setdefault(str(manifest[0]), location)
+        return SnapshotRecord(key=key, data=data, hash=digest(raw))
+
+    def chain_head(self) -> tuple[int, str | None]:
+        """(sequence, hash) of the newest record in the chain; (0, None) for an empty repository."""
+        records = self.snapshots()
+        if not records:
+            return 0, None
+        head = max(records, key=lambda r: r.sequence)
+        return head.sequence, head.hash
 
     def find(self, ref: str) -> SnapshotRecord:
         """A snapshot by id, unique id prefix (6+ chars), "latest", "previous", or ISO date/date-time.
@@ -187,9 +313,22 @@ class Repository:
         for object_id, record_hash, _ in self.named_entries(record, type_key):
             yield object_id, record_hash
 
+    def chunks(self, record: SnapshotRecord, type_key: str) -> tuple[str, ...]:
+        """The hashes of a type's manifest chunks in a snapshot, in id order (empty for no objects)."""
+        manifest = _type_info(record, type_key).get("manifest")
+        if manifest is None:
+            return ()
+        if not (isinstance(manifest, list) and len(manifest) == 2 and isinstance(manifest[0], str)):
+            raise StoreError(f"snapshot {record.id} is damaged (type {type_key} has a malformed manifest)")
+        value = self._manifests.get(manifest[0])
+        if value is None:
+            value = tuple(str(c[0]) for c in self.get(manifest[0])["chunks"])
+            self._manifests[manifest[0]] = value
+        return value
+
     def named_entries(self, record: SnapshotRecord, type_key: str) -> Iterator[tuple[str, str, str | None]]:
         """(object id, record hash, display name or None) of a type in a snapshot, in id order."""
-        for chunk_hash in _type_info(record, type_key).get("chunks", []):
+        for chunk_hash in self.chunks(record, type_key):
             for entry in self.get(chunk_hash)["entries"]:
                 name = entry[2] if len(entry) > 2 else None
                 yield str(entry[0]), str(entry[1]), None if name is None else str(name)
@@ -211,6 +350,11 @@ def _check_config(raw: bytes, location: str) -> dict[str, Any]:
     version = config.get("version")
     if not isinstance(version, int):
         raise StoreError(f"{location}/config.json is damaged (no version)")
+    if version < FORMAT_VERSION:
+        raise StoreError(
+            f"this repository has format version {version}, a pre-release format this entrasnap no longer "
+            f"reads; start a new repository (a new --store location)"
+        )
     if version > FORMAT_VERSION:
         raise StoreError(
             f"this repository has format version {version}; this entrasnap reads up to "

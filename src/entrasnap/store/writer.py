@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import entrasnap
-from entrasnap.store.canonical import HASH_RE, canonical_bytes, object_key
+from entrasnap.store.canonical import HASH_RE, canonical_bytes, digest
 from entrasnap.store.errors import StoreError
+from entrasnap.store.lock import NamedLock
 from entrasnap.store.manifest import cut
+from entrasnap.store.pack import Location, location_json
 from entrasnap.store.record import (
     RECORD_FORMAT,
     SNAPSHOT_STATUSES,
@@ -23,6 +25,7 @@ from entrasnap.store.repository import WriteStats
 
 if TYPE_CHECKING:
     from entrasnap.store.repository import Repository
+    from entrasnap.store.signing import Signer
 
 META_KEYS = frozenset({"tenant", "graph", "entrasnap", "parent", "started"})
 
@@ -34,11 +37,12 @@ class SnapshotWriter:
     An object id added twice to a type keeps the last record added.
     """
 
-    def __init__(self, repo: Repository, meta: dict[str, Any]) -> None:
+    def __init__(self, repo: Repository, meta: dict[str, Any], signer: Signer | None = None) -> None:
         unknown = set(meta) - META_KEYS
         if unknown:
             raise ValueError(f"unknown snapshot metadata {sorted(unknown)}; expected {sorted(META_KEYS)}")
         self.repo = repo
+        self.signer = signer if signer is not None else repo.signer  # signs the record (store/signing.py)
         self.id = uuid.uuid4().hex
         started = meta.get("started")
         self.started = parse_time(started) if isinstance(started, str) else datetime.now(UTC)
@@ -84,13 +88,14 @@ class SnapshotWriter:
     ) -> None:
         """Keep an object record already in the repository (e.g. unchanged since the last snapshot).
 
-        Nothing is re-encoded or re-written; with ``check`` the object must exist (a missing one raises
-        StoreError). Counted in ``objects_reused``; a later ``add`` of the same id replaces it.
+        Nothing is re-encoded or re-written; with ``check`` the object must be known to the repository
+        (a location from a manifest read earlier, or the index; a missing one raises StoreError).
+        Counted in ``objects_reused``; a later ``add`` of the same id replaces it.
         """
         self._check_open(type_key)
         if not HASH_RE.match(record_hash):
             raise ValueError(f"not an object hash: {record_hash!r}")
-        if check and not self.repo.backend.exists(object_key(record_hash)):
+        if check and self.repo.locate(record_hash) is None:
             raise StoreError(
                 f"object {record_hash} ({type_key} {object_id}) is missing from repository {self.repo.backend}"
             )
@@ -118,14 +123,18 @@ class SnapshotWriter:
         if status not in TYPE_STATUSES:
             raise ValueError(f"type status {status!r} is not one of {TYPE_STATUSES}")
         by_id = self._pending.pop(type_key, {})
-        entries = [(object_id, hash_hex, name) for object_id, (hash_hex, name) in sorted(by_id.items())]
-        chunks = [self.repo.put_counted({"entries": c}, self._stats, self.repo.stats) for c in cut(entries)]
-        info: dict[str, Any] = {
-            "status": status,
-            "count": len(entries),
-            "chunks": chunks,
-            "requests": requests,
-        }
+        entries = [
+            _entry(object_id, hash_hex, name, self.repo.locate(hash_hex))
+            for object_id, (hash_hex, name) in sorted(by_id.items())
+        ]
+        info: dict[str, Any] = {"status": status, "count": len(entries), "requests": requests}
+        if entries:
+            chunks = [
+                self.repo.put_located({"entries": c}, self._stats, self.repo.stats) for c in cut(entries)
+            ]
+            manifest = {"chunks": [[h, location_json(at)] for h, at in chunks]}
+            manifest_hash, at = self.repo.put_located(manifest, self._stats, self.repo.stats)
+            info["manifest"] = [manifest_hash, location_json(at)]
         if children is not None:
             info["children"] = children
         if error is not None:
@@ -137,7 +146,11 @@ class SnapshotWriter:
         self._types[type_key] = info
 
     def commit(self, status: str, stats: dict[str, Any], finished: str | None = None) -> SnapshotRecord:
-        """Write the snapshot record (last, write-once); the snapshot exists from this moment."""
+        """Write the snapshot record (last, write-once); the snapshot exists from this moment.
+
+        Under the repository's commit lock, the record is chained to the newest record: it carries
+        that record's ``sequence`` + 1 and the sha256 of its bytes as ``previous``.
+        """
         if self.record is not None:
             raise ValueError(f"snapshot {self.id} is already committed")
         if status not in SNAPSHOT_STATUSES:
@@ -145,23 +158,30 @@ class SnapshotWriter:
         if self._pending:
             raise ValueError(f"types added but not finished: {sorted(self._pending)}")
         end = parse_time(finished) if finished is not None else datetime.now(UTC)
-        data: dict[str, Any] = {
-            "format": RECORD_FORMAT,
-            "id": self.id,
-            **self.meta,
-            "started": format_time(self.started),
-            "finished": format_time(end),
-            "status": status,
-            "types": self._types,
-            "stats": stats,
-        }
-        body = canonical_bytes(data)
-        key = record_key(self.started, self.id)
-        if not self.repo.backend.create(key, body):
-            raise StoreError(f"snapshot record {key} already exists in {self.repo.backend}")
+        self.repo.flush()
+        with NamedLock(self.repo.backend, "commit"):
+            sequence, previous = self.repo.chain_head()
+            data: dict[str, Any] = {
+                "format": RECORD_FORMAT,
+                "id": self.id,
+                **self.meta,
+                "started": format_time(self.started),
+                "finished": format_time(end),
+                "status": status,
+                "types": self._types,
+                "stats": stats,
+                "sequence": sequence + 1,
+                "previous": previous,
+            }
+            if self.signer is not None:
+                data["signature"] = self.signer(canonical_bytes(data))
+            body = self.repo.codec.seal_record(canonical_bytes(data))
+            key = record_key(self.started, self.id)
+            if not self.repo.backend.create(key, body):
+                raise StoreError(f"snapshot record {key} already exists in {self.repo.backend}")
         self._stats.bytes_written += len(body)
         self.repo.stats.bytes_written += len(body)
-        self.record = SnapshotRecord(key=key, data=data)
+        self.record = SnapshotRecord(key=key, data=data, hash=digest(body))
         return self.record
 
     def _check_open(self, type_key: str) -> None:
@@ -169,3 +189,10 @@ class SnapshotWriter:
             raise ValueError(f"snapshot {self.id} is already committed")
         if type_key in self._types:
             raise ValueError(f"type {type_key!r} is already finished in snapshot {self.id}")
+
+
+def _entry(object_id: str, hash_hex: str, name: str | None, location: Location | None) -> tuple[Any, ...]:
+    """A manifest entry: [id, hash, name, location]; the location is left out when not known."""
+    if location is None:
+        return (object_id, hash_hex, name)
+    return (object_id, hash_hex, name, location_json(location))
