@@ -11,6 +11,7 @@ from rich.console import Console
 
 from entrasnap import catalog
 from entrasnap.cli.errors import fail, handle_errors
+from entrasnap.cli.key_option import KEY_OPTION
 from entrasnap.cli.snapshot_cmd import STORE_HELP, open_repository, split_list
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ def diff(
     a: str = typer.Argument(..., help="The earlier snapshot: id, prefix, 'previous', 'latest' or a date."),
     b: str = typer.Argument("latest", help="The later snapshot (default: latest)."),
     store: str | None = typer.Option(None, "--store", help=STORE_HELP, envvar="ENTRASNAP_STORE"),
+    encryption_key: str | None = KEY_OPTION,
     tenant: str | None = typer.Option(
         None,
         "--tenant",
@@ -96,7 +98,7 @@ def diff(
             keys = [t.key for t in catalog.resolve(split_list(types))] if types else None
         except ValueError as exc:
             raise fail(str(exc), EXIT_ERROR) from None
-        repository = open_repository(store, create=False)
+        repository = open_repository(store, create=False, encryption_key=encryption_key)
         from entrasnap.services.diff import diff_snapshots
         from entrasnap.services.timeline import CachedRepository, pick, tenant_records
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 import typer
 
 from entrasnap import __version__
-from entrasnap.cli import demo_cmd, diff_cmd, fakegraph_cmd, report_cmd, snapshot_cmd, timeline_cmd
+from entrasnap.cli import (
+    demo_cmd,
+    diff_cmd,
+    encryption_cmd,
+    fakegraph_cmd,
+    report_cmd,
+    snapshot_cmd,
+    timeline_cmd,
+)
 
 app = typer.Typer(
     name="entrasnap",
@@ -24,6 +32,9 @@ app.command("show")(timeline_cmd.show)
 app.command("history")(timeline_cmd.history)
 app.command("report")(report_cmd.report)
 app.add_typer(fakegraph_cmd.app, name="fakegraph")
+key_app = typer.Typer(help="Encryption keys (docs/ENCRYPTION.md).", no_args_is_help=True)
+encryption_cmd.register(key_app)
+app.add_typer(key_app, name="key")
 
 
 def _version(value: bool) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from entrasnap.cli.errors import fail, handle_errors
+from entrasnap.cli.key_option import KEY_OPTION
 from entrasnap.cli.snapshot_cmd import STORE_HELP, open_repository
 
 TENANT_HELP = "Tenant id or domain, when the repository holds several tenants."
@@ -25,6 +26,7 @@ def report(
         help="Snapshot id (or prefix), 'latest', 'previous' or a date; default latest.",
     ),
     store: str = typer.Option(..., "--store", help=STORE_HELP, envvar="ENTRASNAP_STORE"),
+    encryption_key: str | None = KEY_OPTION,
     tenant: str | None = typer.Option(None, "--tenant", help=TENANT_HELP),
     fmt: ReportFormat = typer.Option(
         ReportFormat.html, "--format", help="html (one self-contained page) or markdown."
@@ -36,7 +38,7 @@ def report(
     """Document the tenant as it was at one snapshot: Conditional Access in plain language, PIM roles and
     settings, applications' permissions and credentials, groups, administrative units and coverage."""
     with handle_errors():
-        repository = open_repository(store, create=False)
+        repository = open_repository(store, create=False, encryption_key=encryption_key)
         from entrasnap.services.report import build_report, render
 
         text = render(build_report(repository, snapshot, tenant), fmt.value)

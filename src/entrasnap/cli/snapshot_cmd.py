@@ -16,6 +16,7 @@ from entrasnap import catalog
 from entrasnap.catalog.model import ResourceType
 from entrasnap.cli.config import AuthChoice, Config, ConfigError, TenantConfig, load
 from entrasnap.cli.errors import fail, handle_errors
+from entrasnap.cli.key_option import KEY_OPTION
 from entrasnap.store import Repository, SnapshotRecord
 
 if TYPE_CHECKING:
@@ -32,10 +33,12 @@ STORE_HELP = (
 err_console = Console(stderr=True)
 
 
-def open_repository(store: str, *, create: bool) -> Repository:
+def open_repository(store: str, *, create: bool, encryption_key: str | None = None) -> Repository:
+    """The repository at ``store``, unlocked with the key ``--encryption-key`` (or its env var) names."""
+    from entrasnap.cli.key_option import operator_key
     from entrasnap.cli.store_option import open_store
 
-    return Repository.open(open_store(store), create=create)
+    return Repository.open(open_store(store), create=create, key=operator_key(encryption_key))
 
 
 def choose_tenant(config: Config, tenant: str | None) -> TenantConfig:
@@ -75,6 +78,7 @@ def split_list(values: list[str]) -> list[str]:
 
 def snapshot(
     store: str | None = typer.Option(None, "--store", help=STORE_HELP, envvar="ENTRASNAP_STORE"),
+    encryption_key: str | None = KEY_OPTION,
     tenant: str | None = typer.Option(
         None,
         "--tenant",
@@ -172,7 +176,7 @@ def snapshot(
             graph_url=base,
             authority=authority or chosen.authority,
         )
-        repository = open_repository(str(store), create=True)
+        repository = open_repository(str(store), create=True, encryption_key=encryption_key)
         import asyncio
 
         outcome = asyncio.run(
@@ -283,11 +287,12 @@ def report(outcome: Outcome, as_json: bool) -> None:
 
 def list_snapshots(
     store: str = typer.Option(..., "--store", help=STORE_HELP, envvar="ENTRASNAP_STORE"),
+    encryption_key: str | None = KEY_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List the repository's snapshots: time, tenant, status and object counts."""
     with handle_errors():
-        repository = open_repository(store, create=False)
+        repository = open_repository(store, create=False, encryption_key=encryption_key)
         records = repository.snapshots()
         if as_json:
             typer.echo(json.dumps([summary_of(r) for r in records], indent=2, ensure_ascii=False))
@@ -329,6 +334,7 @@ def export(
         help="Snapshot id (or prefix), 'latest', 'previous', or a date/time: the last snapshot at or before it.",
     ),
     store: str = typer.Option(..., "--store", help=STORE_HELP, envvar="ENTRASNAP_STORE"),
+    encryption_key: str | None = KEY_OPTION,
     to: Path = typer.Option(..., "--to", help="A new or empty folder to write the JSON files into."),
     tenant: str | None = typer.Option(
         None,
@@ -342,7 +348,7 @@ def export(
         from entrasnap.services.export import export_snapshot
         from entrasnap.services.timeline import pick, tenant_records
 
-        repository = open_repository(store, create=False)
+        repository = open_repository(store, create=False, encryption_key=encryption_key)
         record = pick(tenant_records(repository, tenant), snapshot_ref)
 
         summary = export_snapshot(repository, record, to)

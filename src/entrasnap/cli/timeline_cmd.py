@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.syntax import Syntax
 
 from entrasnap.cli.errors import handle_errors
+from entrasnap.cli.key_option import KEY_OPTION
 from entrasnap.cli.snapshot_cmd import STORE_HELP, open_repository
 from entrasnap.services.changes import Change
 from entrasnap.services.history import EntryFinder, History, find_in, names_for, object_history
@@ -33,6 +34,7 @@ def show(
     ref: str = typer.Argument(..., metavar="NAME|ID", help="Display name or object id."),
     at: str | None = typer.Option(None, "--at", help="A date/time, snapshot id, 'latest' or 'previous'."),
     store: str = typer.Option(..., "--store", help=STORE_HELP, envvar="ENTRASNAP_STORE"),
+    encryption_key: str | None = KEY_OPTION,
     tenant: str | None = typer.Option(None, "--tenant", help=TENANT_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (the default when not on a terminal)."),
     children: bool = typer.Option(True, "--children/--no-children", help="Include members, owners..."),
@@ -44,7 +46,7 @@ def show(
     """
     with handle_errors():
         rtype = resource_type(type_key)
-        cache = CachedRepository(open_repository(store, create=False))
+        cache = CachedRepository(open_repository(store, create=False, encryption_key=encryption_key))
         record = pick(tenant_records(cache.repository, tenant), at)
         view = SnapshotView(cache, record)
         finder = EntryFinder(cache)
@@ -114,6 +116,7 @@ def history(
     type_key: str = typer.Argument(..., metavar="TYPE", help="Catalog key, e.g. users, groups."),
     ref: str = typer.Argument(..., metavar="NAME|ID", help="Display name (as last seen) or object id."),
     store: str = typer.Option(..., "--store", help=STORE_HELP, envvar="ENTRASNAP_STORE"),
+    encryption_key: str | None = KEY_OPTION,
     tenant: str | None = typer.Option(None, "--tenant", help=TENANT_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (the default when not on a terminal)."),
     all_properties: bool = typer.Option(False, "--all", help="Include noise (e.g. sync timestamps)."),
@@ -128,7 +131,7 @@ def history(
     """
     with handle_errors():
         rtype = resource_type(type_key)
-        cache = CachedRepository(open_repository(store, create=False))
+        cache = CachedRepository(open_repository(store, create=False, encryption_key=encryption_key))
         records = tenant_records(cache.repository, tenant)
         result = object_history(cache, records, rtype, ref, all_properties=all_properties)
         if as_json or not sys.stdout.isatty():
