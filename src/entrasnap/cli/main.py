@@ -6,10 +6,12 @@ import typer
 
 from entrasnap import __version__
 from entrasnap.cli import (
+    check_cmd,
     demo_cmd,
     diff_cmd,
     encryption_cmd,
     fakegraph_cmd,
+    key_cmd,
     report_cmd,
     snapshot_cmd,
     timeline_cmd,
@@ -31,10 +33,10 @@ app.command("demo")(demo_cmd.demo)
 app.command("show")(timeline_cmd.show)
 app.command("history")(timeline_cmd.history)
 app.command("report")(report_cmd.report)
+app.command("check", help=check_cmd.HELP)(check_cmd.check)
 app.add_typer(fakegraph_cmd.app, name="fakegraph")
-key_app = typer.Typer(help="Encryption keys (docs/ENCRYPTION.md).", no_args_is_help=True)
-encryption_cmd.register(key_app)
-app.add_typer(key_app, name="key")
+app.add_typer(key_cmd.app, name="key")
+encryption_cmd.register(key_cmd.app)
 
 
 def _version(value: bool) -> None:

@@ -139,6 +139,12 @@ def snapshot(
         "full_every_days in the config); in between, only what changed is read.",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the snapshot record as JSON."),
+    signing_key: Path | None = typer.Option(
+        None,
+        "--signing-key",
+        envvar="ENTRASNAP_SIGNING_KEY",
+        help="Sign the snapshot record with this Ed25519 private key (PEM; `entrasnap key generate`).",
+    ),
 ) -> None:
     """Capture the tenant's whole configuration as one immutable snapshot.
 
@@ -176,7 +182,11 @@ def snapshot(
             graph_url=base,
             authority=authority or chosen.authority,
         )
+        from entrasnap.store.signing import signer_from_file
+
+        signer = signer_from_file(signing_key) if signing_key is not None else None  # before any write
         repository = open_repository(str(store), create=True, encryption_key=encryption_key)
+        repository.signer = signer
         import asyncio
 
         outcome = asyncio.run(

@@ -1,0 +1,710 @@
+"""``entrasnap check``: verify a repository's structure, its snapshot chain and, optionally, every byte.
+
+Structure (always): config.json; every snapshot record (parses, name matches, canonical); the chain of
+records (``sequence`` 1..N, each ``previous`` the sha256 of its predecessor's bytes); signatures
+against a public key when one is given; every index file (name = sha256 of content, parses); every
+pack an index lists (present, trailer readable and listing the same objects); every object a snapshot
+needs (records -> manifests -> chunks -> object records) present in a pack where the index says.
+Manifests and chunks are read and re-hashed on the way; object records are not.
+
+``read_data``: additionally every pack is read once, whole, and every object in it re-hashed.
+
+Damage (a missing, corrupt or misplaced file; a broken chain; a bad signature) makes ``exit_code`` 1;
+warnings (leftovers of interrupted runs: unindexed packs, ``.tmp-`` files, stale locks, unknown files)
+do not, unless ``strict``. Memory: the index plus one entry per object snapshots need; packs are read
+one at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import orjson
+
+from entrasnap.store.backend import TEMP_PREFIX, Backend, LocalBackend
+from entrasnap.store.canonical import HASH_RE, canonical_bytes, digest
+from entrasnap.store.codec import Codec, DamagedError
+from entrasnap.store.errors import NotFoundError, RepositoryNotFoundError, StoreError
+from entrasnap.store.index import INDEX_PREFIX, parse_index
+from entrasnap.store.pack import TRAILER_LENGTH_BYTES, Location, pack_key, parse_location, read_trailer
+from entrasnap.store.record import RECORD_FORMAT, TYPE_STATUSES, parse_time, record_key
+from entrasnap.store.repository import CONFIG_KEY, Repository
+from entrasnap.store.signing import verify
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+EXIT_OK, EXIT_DAMAGE, EXIT_UNUSABLE = 0, 1, 2
+"""0: no damage; 1: damage found (or warnings, with strict); 2: check could not run (bad input)."""
+DAMAGE, WARNING = "damage", "warning"
+SNAPSHOTS, DATA = "snapshots/", "data/"
+KNOWN_TOP = (CONFIG_KEY, SNAPSHOTS, DATA, INDEX_PREFIX, "locks/", "keys/")
+_RECORD_RE = re.compile(r"^snapshots/\d{8}T\d{6}Z-([0-9a-f]{32})\.json$")
+_PACK_RE = re.compile(r"^data/([0-9a-f]{2})/(\1[0-9a-f]{30})$")
+_MAX_SPAN = 32 * 1024 * 1024
+"""Objects in one pack are fetched with one ranged read when they lie within this many bytes."""
+
+Blobs = list[tuple[str, int, int]]
+
+
+class CheckProgress(Protocol):
+    """Told the bytes of pack data to read (``start``), then each pack's bytes as it is verified."""
+
+    def start(self, total_bytes: int) -> None: ...
+
+    def advance(self, nbytes: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding: ``severity`` damage or warning, the file it concerns, what is wrong."""
+
+    severity: str
+    key: str
+    message: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"severity": self.severity, "file": self.key, "message": self.message}
+
+
+@dataclass
+class CheckReport:
+    """What ``check`` found. ``head`` is the newest record of the chain: log it elsewhere to detect
+    removal of the newest records (see docs/SECURITY.md)."""
+
+    store: str
+    read_data: bool
+    problems: list[Problem] = field(default_factory=list)
+    snapshots: int = 0
+    index_files: int = 0
+    packs: int = 0
+    pack_bytes: int = 0
+    objects_indexed: int = 0
+    objects_needed: int = 0
+    objects_verified: int = 0
+    bytes_read: int = 0
+    head: dict[str, Any] | None = None
+    signatures: dict[str, int] = field(default_factory=dict)
+    key: str | None = None
+    """Fingerprint of the public key signatures were verified with (None: not verified)."""
+
+    def add(self, severity: str, key: str, message: str) -> None:
+        self.problems.append(Problem(severity, key, message))
+
+    @property
+    def damage(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == DAMAGE]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == WARNING]
+
+    def exit_code(self, strict: bool = False) -> int:
+        return EXIT_DAMAGE if self.damage or (strict and self.warnings) else EXIT_OK
+
+    def as_json(self, strict: bool = False) -> dict[str, Any]:
+        return {
+            "ok": self.exit_code(strict) == EXIT_OK,
+            "store": self.store,
+            "readData": self.read_data,
+            "snapshots": self.snapshots,
+            "indexFiles": self.index_files,
+            "packs": self.packs,
+            "packBytes": self.pack_bytes,
+            "objectsIndexed": self.objects_indexed,
+            "objectsNeeded": self.objects_needed,
+            "objectsVerified": self.objects_verified,
+            "bytesRead": self.bytes_read,
+            "head": self.head,
+            "signatures": {"key": self.key, **self.signatures},
+            "problems": [p.as_json() for p in self.problems],
+        }
+
+
+@dataclass
+class _Record:
+    key: str
+    hash: str
+    data: dict[str, Any] | None = None
+    sequence: int | None = None
+    previous: str | None = None
+
+
+@dataclass
+class _Use:
+    """Objects of one pack that snapshots need, for one message per damaged pack."""
+
+    count: int = 0
+    users: set[str] = field(default_factory=set)
+
+
+def check(
+    backend: Backend,
+    *,
+    read_data: bool = False,
+    public_key: Ed25519PublicKey | None = None,
+    progress: CheckProgress | None = None,
+    opener: Callable[[Backend], Repository] = Repository.open,
+) -> CheckReport:
+    """Check the repository in ``backend``; StoreError when there is no repository to check there."""
+    report = CheckReport(store=str(backend), read_data=read_data)
+    listing = _listing(backend)
+    repo = _open(backend, opener, listing, report)
+    if repo is not None:
+        _Checker(repo, listing, report, public_key, progress).run()
+    return report
+
+
+def _listing(backend: Backend) -> dict[str, int]:
+    try:
+        return dict(backend.list_sizes(""))
+    except RepositoryNotFoundError:
+        raise
+    except NotFoundError:
+        return {}
+
+
+def _open(
+    backend: Backend, opener: Callable[[Backend], Repository], listing: dict[str, int], report: CheckReport
+) -> Repository | None:
+    """The repository, or None after reporting config.json missing or not JSON (other data present).
+
+    Anything else that stops opening (a newer format, a wrong or missing encryption key) is bad input.
+    """
+    try:
+        return opener(backend)
+    except RepositoryNotFoundError:
+        raise
+    except StoreError as exc:
+        if not any(k != CONFIG_KEY and k.startswith(KNOWN_TOP) for k in listing):
+            raise  # nothing here looks like a repository
+        if CONFIG_KEY in listing:
+            try:
+                json.loads(backend.read(CONFIG_KEY))
+                raise
+            except ValueError:
+                pass
+        report.add(DAMAGE, CONFIG_KEY, f"{exc}; nothing else can be checked without it")
+        return None
+
+
+class _Checker:
+    def __init__(
+        self,
+        repo: Repository,
+        listing: dict[str, int],
+        report: CheckReport,
+        public_key: Ed25519PublicKey | None,
+        progress: CheckProgress | None,
+    ) -> None:
+        self.repo = repo
+        self.backend = repo.backend
+        self.codec: Codec = repo.codec
+        self.listing = listing
+        self.report = report
+        self.public_key = public_key
+        self.progress = progress
+        self.records: list[_Record] = []
+        self.locations: dict[str, Location] = {}
+        """Every object the index files list."""
+        self.indexed: dict[str, tuple[str, Blobs]] = {}
+        """pack id -> (the first index file listing it, its blobs)."""
+        self.packs: dict[str, int] = {}
+        """pack id -> size of every pack file present."""
+        self.unindexed: dict[str, Location] = {}
+        """Objects in packs that no index lists (from their trailers)."""
+        self.bad_packs: dict[str, str] = {}
+        """pack id -> why its objects cannot be trusted (missing, truncated, unreadable trailer)."""
+        self.needed: dict[str, int] = {}
+        """Every object a snapshot needs -> index into ``users`` (the first snapshot and type needing it)."""
+        self.users: list[tuple[str, str]] = []
+
+    def damage(self, key: str, message: str) -> None:
+        self.report.add(DAMAGE, key, message)
+
+    def warn(self, key: str, message: str) -> None:
+        self.report.add(WARNING, key, message)
+
+    def run(self) -> None:
+        self.check_config()
+        self.check_files()
+        for key in sorted(k for k in self.listing if k.startswith(SNAPSHOTS)):
+            self.check_record(key)
+        self.report.snapshots = len(self.records)
+        self.check_chain()
+        self.check_signatures()
+        self.check_index()
+        self.check_packs()
+        self.walk()
+        if self.report.read_data:
+            self.read_all()
+
+    # config, files that are not part of the format
+
+    def check_config(self) -> None:
+        config = self.repo.config
+        if not isinstance(config.get("id"), str) or not isinstance(config.get("created"), str):
+            self.damage(CONFIG_KEY, "config.json lacks the repository id or creation time")
+
+    def check_files(self) -> None:
+        for key in self.listing:
+            if key.startswith("locks/"):
+                self.warn(
+                    key,
+                    "a lock is held: an entrasnap process is running, or one crashed (a stale "
+                    "lock is removed by the next process that needs it)",
+                )
+            elif not key.startswith(KNOWN_TOP):
+                self.warn(key, "not part of an entrasnap repository (unknown file)")
+        if isinstance(self.backend, LocalBackend):
+            for dirpath, _, filenames in os.walk(self.backend.root):
+                for name in sorted(filenames):
+                    if name.startswith(TEMP_PREFIX):
+                        path = os.path.relpath(os.path.join(dirpath, name), self.backend.root)
+                        self.warn(
+                            path.replace(os.sep, "/"),
+                            "an unfinished write left by an interrupted "
+                            "process; delete it when no entrasnap is running",
+                        )
+
+    # snapshot records and their chain
+
+    def check_record(self, key: str) -> None:
+        match = _RECORD_RE.match(key)
+        if match is None:
+            self.damage(key, "unexpected file among the snapshot records (readers refuse the repository)")
+            return
+        try:
+            raw = self.backend.read(key)
+        except StoreError as exc:
+            self.damage(key, f"snapshot record unreadable: {exc}")
+            return
+        record = _Record(key, digest(raw))
+        self.records.append(record)
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            self.damage(key, "snapshot record damaged: not JSON")
+            return
+        if not isinstance(data, dict):
+            self.damage(key, "snapshot record damaged: not a JSON object")
+            return
+        record.data = data
+        sequence, previous = data.get("sequence"), data.get("previous")
+        record.sequence = sequence if isinstance(sequence, int) and sequence >= 1 else None
+        record.previous = previous if isinstance(previous, str) and HASH_RE.match(previous) else None
+        if record.sequence is None:
+            self.damage(key, f"snapshot record damaged: sequence {sequence!r} is not a positive integer")
+        elif previous is not None and record.previous is None:
+            self.damage(key, f"snapshot record damaged: previous {previous!r} is not a sha256")
+        for problem in _record_problems(key, match.group(1), data, raw):
+            self.damage(key, problem)
+
+    def check_chain(self) -> None:
+        chained = [r for r in self.records if r.sequence is not None]
+        if not chained:
+            return
+        by_hash = {r.hash: r for r in self.records}
+        by_sequence: dict[int, list[_Record]] = defaultdict(list)
+        for record in chained:
+            by_sequence[record.sequence or 0].append(record)
+        top = max(by_sequence)
+        for sequence in range(1, top + 1):
+            holders = by_sequence.get(sequence, [])
+            if len(holders) > 1:
+                keys = ", ".join(r.key for r in holders)
+                self.damage(
+                    SNAPSHOTS,
+                    f"sequence {sequence} is claimed by {len(holders)} records ({keys}): "
+                    "a record was inserted or copied",
+                )
+            elif not holders:
+                self.damage(SNAPSHOTS, self._gap(sequence, by_sequence, by_hash))
+        for sequence, holders in sorted(by_sequence.items()):
+            for record in holders:
+                self._link(record, by_sequence.get(sequence - 1, []), by_hash)
+        head = by_sequence[top]
+        if len(head) == 1:
+            self.report.head = {"sequence": top, "hash": head[0].hash, "file": head[0].key}
+
+    def _gap(self, sequence: int, by_seq: dict[int, list[_Record]], by_hash: dict[str, _Record]) -> str:
+        successor = by_seq.get(sequence + 1, [])
+        named = by_hash.get(successor[0].previous or "") if len(successor) == 1 else None
+        if named is not None and named.sequence is None:
+            return f"sequence {sequence} is {named.key}, which is damaged (see above)"
+        after = f"; {successor[0].key} (sequence {sequence + 1}) follows the gap" if successor else ""
+        return f"no record has sequence {sequence}: a snapshot record was removed{after}"
+
+    def _link(self, record: _Record, before: list[_Record], by_hash: dict[str, _Record]) -> None:
+        sequence = record.sequence or 0
+        if sequence == 1:
+            if record.previous is not None:
+                self.damage(
+                    record.key,
+                    "sequence 1 names a predecessor (hash "
+                    f"{record.previous[:16]}…): earlier records were removed and renumbered",
+                )
+            return
+        if record.previous is None:
+            self.damage(record.key, f"sequence {sequence} but no previous hash: the chain is cut here")
+            return
+        if len(before) != 1 or before[0].hash == record.previous:
+            return  # a gap or a duplicate is reported once, above
+        predecessor = before[0]
+        named = by_hash.get(record.previous)
+        if named is not None:
+            self.damage(
+                record.key,
+                f"(sequence {sequence}) names {named.key} (sequence {named.sequence}) "
+                f"as its predecessor, not {predecessor.key} (sequence {sequence - 1}): "
+                "records were reordered or renumbered",
+            )
+        else:
+            self.damage(
+                predecessor.key,
+                f"(sequence {sequence - 1}) does not match the hash its successor "
+                f"{record.key} (sequence {sequence}) recorded ({record.previous[:16]}…, this record "
+                f"has {predecessor.hash[:16]}…): one of the two was altered, replaced or renumbered "
+                "after the successor was committed",
+            )
+
+    def check_signatures(self) -> None:
+        counts: dict[str, int] = defaultdict(int)
+        if self.public_key is None:
+            signed_seen = False
+            for record in sorted(self.records, key=lambda r: r.sequence or 0):
+                if record.data is None:
+                    continue
+                signed = "signature" in record.data
+                counts["signed" if signed else "unsigned"] += 1
+                if signed_seen and not signed:
+                    self.warn(
+                        record.key,
+                        "unsigned, although earlier records are signed (check with "
+                        "--public-key to verify signatures)",
+                    )
+                signed_seen = signed_seen or signed
+        else:
+            from entrasnap.store.signing import fingerprint
+
+            self.report.key = fingerprint(self.public_key)
+            for record in self.records:
+                if record.data is not None:
+                    verdict = verify(record.data, self.public_key)
+                    counts[verdict.status] += 1
+                    if verdict.status != "valid":
+                        self.damage(record.key, f"signature {verdict.status}: {verdict.detail}")
+        self.report.signatures = dict(counts)
+
+    # index files and packs
+
+    def check_index(self) -> None:
+        redundant: list[str] = []
+        for key in sorted(k for k in self.listing if k.startswith(INDEX_PREFIX)):
+            if not HASH_RE.match(key.removeprefix(INDEX_PREFIX)):
+                self.damage(key, "unexpected file among the index files (readers fail on it)")
+                continue
+            try:
+                packs = parse_index(self.backend.read(key), key, self.codec)
+            except StoreError as exc:
+                self.damage(key, str(exc))
+                continue
+            self.report.index_files += 1
+            new = 0
+            for pack_id, blobs in packs:
+                first = self.indexed.get(pack_id)
+                if first is None:
+                    self.indexed[pack_id] = (key, blobs)
+                    new += 1
+                    for hash_hex, offset, length in blobs:
+                        self.locations.setdefault(hash_hex, (pack_id, offset, length))
+                elif sorted(first[1]) != sorted(blobs):
+                    self.damage(key, f"lists pack {pack_id} with other objects than {first[0]} does")
+            if packs and not new:
+                redundant.append(key)
+        for key in redundant:
+            self.warn(
+                key, "every pack it lists is listed by another index file too (left by an interrupted prune?)"
+            )
+        self.report.objects_indexed = len(self.locations)
+
+    def check_packs(self) -> None:
+        for key, size in self.listing.items():
+            if not key.startswith(DATA):
+                continue
+            match = _PACK_RE.match(key)
+            if match is None:
+                self.warn(key, "not a pack file (unknown file among the packs)")
+                continue
+            self.packs[match.group(2)] = size
+        self.report.packs = len(self.packs)
+        self.report.pack_bytes = sum(self.packs.values())
+        for pack_id, (index_key, blobs) in sorted(self.indexed.items()):
+            if pack_id not in self.packs:
+                self.bad_packs[pack_id] = "missing"
+                self.damage(pack_key(pack_id), f"missing: {index_key} lists it with {len(blobs)} objects")
+            else:
+                self._compare(pack_id, self._tail(pack_id), index_key, blobs)
+        for pack_id in sorted(set(self.packs) - set(self.indexed)):
+            for hash_hex, offset, length in self._tail(pack_id) or []:
+                self.unindexed.setdefault(hash_hex, (pack_id, offset, length))
+            self.warn(
+                pack_key(pack_id),
+                "not listed in any index file (left by an interrupted run; prune removes it)",
+            )
+
+    def _tail(self, pack_id: str) -> Blobs | None:
+        """The pack's trailer, read with two ranged reads; None after reporting it damaged."""
+        key, size = pack_key(pack_id), self.packs[pack_id]
+        try:
+            if size < TRAILER_LENGTH_BYTES:
+                raise ValueError("too short to hold a trailer")
+            length = int.from_bytes(
+                self._range(key, size - TRAILER_LENGTH_BYTES, TRAILER_LENGTH_BYTES), "big"
+            )
+            start = size - TRAILER_LENGTH_BYTES - length
+            if length == 0 or start < 0:
+                raise ValueError("trailer length out of range")
+            header = orjson.loads(self.codec.unseal(self._range(key, start, length)))
+            blobs = [(str(h), int(o), int(n)) for h, o, n in header["blobs"]]
+            if any(o < 0 or n <= 0 or o + n > start for _, o, n in blobs):
+                raise ValueError("trailer names bytes outside the pack")
+        except (StoreError, DamagedError, ValueError, KeyError, TypeError) as exc:
+            self._bad_trailer(pack_id, exc)
+            return None
+        return blobs
+
+    def _bad_trailer(self, pack_id: str, exc: Exception) -> None:
+        self.bad_packs[pack_id] = "truncated or damaged"
+        self.damage(pack_key(pack_id), f"pack damaged or truncated ({self.packs[pack_id]:,} bytes): {exc}")
+
+    def _range(self, key: str, offset: int, length: int) -> bytes:
+        self.report.bytes_read += length
+        return self.backend.read_range(key, offset, length)
+
+    def _compare(self, pack_id: str, trailer: Blobs | None, index_key: str, blobs: Blobs) -> None:
+        if trailer is not None and sorted(trailer) != sorted(blobs):
+            self.bad_packs[pack_id] = "inconsistent with its index"
+            self.damage(
+                pack_key(pack_id),
+                f"its trailer lists {len(trailer)} objects, {index_key} lists "
+                f"{len(blobs)}, not the same: the pack was replaced or altered",
+            )
+
+    # what snapshots need
+
+    def walk(self) -> None:
+        """records -> manifests -> chunks -> object records: each present where the index says."""
+        manifests: dict[str, Location | None] = {}
+        for record in self.records:
+            for type_key, info in _types(record.data):
+                manifest = info.get("manifest") if isinstance(info, dict) else None
+                if manifest is None:
+                    continue
+                if not (isinstance(manifest, list) and manifest and isinstance(manifest[0], str)):
+                    self.damage(record.key, f"type {type_key} has a malformed manifest reference")
+                    continue
+                user = self._use(str(record.data["id"]) if record.data else record.key, type_key)
+                if manifest[0] not in self.needed:
+                    self.needed[manifest[0]] = user
+                    manifests[manifest[0]] = parse_location(manifest[1]) if len(manifest) > 1 else None
+        chunks: dict[str, Location | None] = {}
+        for hash_hex, value in self._read_small(manifests, "manifest"):
+            for chunk in value.get("chunks", []) if isinstance(value, dict) else []:
+                if isinstance(chunk, list) and chunk and isinstance(chunk[0], str):
+                    if chunk[0] not in self.needed:
+                        self.needed[chunk[0]] = self.needed[hash_hex]
+                        chunks[chunk[0]] = parse_location(chunk[1]) if len(chunk) > 1 else None
+                else:
+                    self.damage(self._where(hash_hex), f"manifest {hash_hex} has a malformed chunk entry")
+        for hash_hex, value in self._read_small(chunks, "manifest chunk"):
+            user = self.needed[hash_hex]
+            for entry in value.get("entries", []) if isinstance(value, dict) else []:
+                if not (isinstance(entry, list) and len(entry) >= 2 and isinstance(entry[1], str)):
+                    self.damage(self._where(hash_hex), f"manifest chunk {hash_hex} has a malformed entry")
+                elif entry[1] not in self.needed:
+                    self.needed[entry[1]] = user
+                    if entry[1] not in self.locations and entry[1] not in self.unindexed:
+                        at = parse_location(entry[3]) if len(entry) > 3 else None
+                        self.damage(
+                            pack_key(at[0]) if at else INDEX_PREFIX,
+                            f"object {entry[1]} (id "
+                            f"{entry[0]}, {self._user(entry[1])}) is missing: no index lists it and "
+                            "no pack holds it",
+                        )
+        self.report.objects_needed = len(self.needed)
+        self._report_uses()
+
+    def _use(self, snapshot: str, type_key: str) -> int:
+        if not self.users or self.users[-1] != (snapshot, type_key):
+            self.users.append((snapshot, type_key))
+        return len(self.users) - 1
+
+    def _user(self, hash_hex: str) -> str:
+        snapshot, type_key = self.users[self.needed[hash_hex]]
+        return f"{type_key} in snapshot {snapshot}"
+
+    def _where(self, hash_hex: str) -> str:
+        at = self.locations.get(hash_hex) or self.unindexed.get(hash_hex)
+        return pack_key(at[0]) if at else INDEX_PREFIX
+
+    def _read_small(self, wanted: dict[str, Location | None], kind: str) -> Iterable[tuple[str, Any]]:
+        """(hash, value) of manifests or chunks, verified; one ranged read per pack for nearby ones."""
+        by_pack: dict[str, list[tuple[str, Location]]] = defaultdict(list)
+        for hash_hex, hint in wanted.items():
+            at = self.locations.get(hash_hex) or self.unindexed.get(hash_hex)
+            if at is None:
+                self.damage(
+                    pack_key(hint[0]) if hint else INDEX_PREFIX,
+                    f"{kind} {hash_hex} "
+                    f"({self._user(hash_hex)}) is missing: no index lists it and no pack holds "
+                    "it",
+                )
+            elif at[0] not in self.bad_packs:
+                by_pack[at[0]].append((hash_hex, at))
+        for pack_id, items in sorted(by_pack.items()):
+            key = pack_key(pack_id)
+            start = min(at[1] for _, at in items)
+            end = max(at[1] + at[2] for _, at in items)
+            span = self._range(key, start, end - start) if end - start <= _MAX_SPAN else None
+            for hash_hex, at in sorted(items, key=lambda item: item[1][1]):
+                stored = span[at[1] - start : at[1] - start + at[2]] if span is not None else None
+                value = self._decode(hash_hex, key, at, stored)
+                if value is None:
+                    self.damage(
+                        key,
+                        f"{kind} {hash_hex} at offset {at[1]} is corrupt "
+                        f"({self._user(hash_hex)}): its content does not match its hash",
+                    )
+                else:
+                    yield hash_hex, value
+
+    def _decode(self, hash_hex: str, key: str, at: Location, stored: bytes | None) -> Any:
+        try:
+            data = self.codec.unseal(stored if stored is not None else self._range(key, at[1], at[2]))
+            return orjson.loads(data) if self.codec.object_id(data) == hash_hex else None
+        except (DamagedError, StoreError, orjson.JSONDecodeError):
+            return None
+
+    def _report_uses(self) -> None:
+        """One line per damaged or unindexed pack holding objects snapshots need."""
+        uses: dict[str, _Use] = defaultdict(_Use)
+        for hash_hex, user in self.needed.items():
+            at = self.locations.get(hash_hex)
+            if at is not None and at[0] in self.bad_packs:
+                use = uses[at[0]]
+            elif at is None and hash_hex in self.unindexed:
+                use = uses[self.unindexed[hash_hex][0]]
+            else:
+                continue
+            use.count += 1
+            use.users.add(self.users[user][0])
+        for pack_id, use in sorted(uses.items()):
+            snapshots = ", ".join(sorted(use.users)[:5]) + (" …" if len(use.users) > 5 else "")
+            if pack_id in self.bad_packs:
+                self.damage(
+                    pack_key(pack_id),
+                    f"{self.bad_packs[pack_id]}, and {use.count} objects in it "
+                    f"are needed by snapshots {snapshots}",
+                )
+            else:
+                self.damage(
+                    pack_key(pack_id),
+                    f"no index file lists it, but snapshots {snapshots} need "
+                    f"{use.count} objects in it (an index file was deleted?); they are still "
+                    "readable through the locations manifests carry",
+                )
+
+    # --read-data
+
+    def read_all(self) -> None:
+        """Read every pack once and re-hash every object in it."""
+        present = sorted(self.packs)
+        if self.progress is not None:
+            self.progress.start(sum(self.packs[p] for p in present))
+        for pack_id in present:
+            key = pack_key(pack_id)
+            try:
+                data = self.backend.read(key)
+            except StoreError as exc:
+                self.damage(key, f"pack unreadable: {exc}")
+                continue
+            self.report.bytes_read += len(data)
+            listed = self.indexed.get(pack_id)
+            blobs = listed[1] if listed else []
+            if pack_id not in self.bad_packs:
+                try:
+                    blobs = read_trailer(data, self.codec)
+                except ValueError as exc:  # changed since its trailer was read
+                    self._bad_trailer(pack_id, exc)
+            for hash_hex, offset, length in blobs:
+                self._verify_blob(data, key, hash_hex, offset, length)
+            if self.progress is not None:
+                self.progress.advance(self.packs[pack_id])
+
+    def _verify_blob(self, data: bytes, key: str, hash_hex: str, offset: int, length: int) -> None:
+        self.report.objects_verified += 1
+        stored = data[offset : offset + length]
+        reason = ""
+        if len(stored) != length:
+            reason = "missing (the pack ends before it)"
+        else:
+            try:
+                if self.codec.object_id(self.codec.unseal(stored)) != hash_hex:
+                    reason = "corrupt: its content does not match its hash"
+            except DamagedError as exc:
+                reason = f"corrupt: {exc}"
+        if reason:
+            needed = (
+                f"needed by {self._user(hash_hex)}"
+                if hash_hex in self.needed
+                else "not needed by any snapshot"
+            )
+            self.damage(key, f"object {hash_hex} at offset {offset} is {reason} ({needed})")
+
+
+def _types(data: dict[str, Any] | None) -> Iterable[tuple[str, Any]]:
+    types = data.get("types") if data is not None else None
+    return sorted(types.items()) if isinstance(types, dict) else []
+
+
+def _record_problems(key: str, name_id: str, data: dict[str, Any], raw: bytes) -> Iterable[str]:
+    """What is wrong with a parsed snapshot record, apart from its place in the chain."""
+    version = data.get("format")
+    if version != RECORD_FORMAT:
+        yield f"snapshot record has format {version!r}; this entrasnap reads format {RECORD_FORMAT}"
+    if data.get("id") != name_id:
+        yield (
+            f"the file is named for snapshot {name_id} but holds snapshot {data.get('id')!r} "
+            "(records moved or swapped)"
+        )
+    started = data.get("started")
+    try:
+        expected = record_key(parse_time(started), name_id) if isinstance(started, str) else None
+    except ValueError:
+        expected = None
+    if expected is None:
+        yield f"snapshot record damaged: started {started!r} is not a time"
+    elif expected != key and data.get("id") == name_id:
+        yield f"the file name's time does not match started {started} (record renamed?)"
+    types = data.get("types")
+    if not isinstance(types, dict):
+        yield "snapshot record damaged: no types"
+    else:
+        bad = sorted(
+            k for k, i in types.items() if not isinstance(i, dict) or i.get("status") not in TYPE_STATUSES
+        )
+        if bad:
+            yield f"snapshot record damaged: types {', '.join(bad)} have no valid status"
+    try:
+        canonical = canonical_bytes(data) == raw
+    except ValueError:
+        canonical = False
+    if not canonical:
+        yield "snapshot record is not in canonical form (edited after it was written?)"
