@@ -13,6 +13,7 @@ from entrasnap.cli import (
     fakegraph_cmd,
     key_cmd,
     report_cmd,
+    retention_cmd,
     snapshot_cmd,
     timeline_cmd,
 )
@@ -34,6 +35,10 @@ app.command("show")(timeline_cmd.show)
 app.command("history")(timeline_cmd.history)
 app.command("report")(report_cmd.report)
 app.command("check", help=check_cmd.HELP)(check_cmd.check)
+app.command("forget")(retention_cmd.forget)
+app.command("prune")(retention_cmd.prune)
+app.command("unlock")(retention_cmd.unlock)
+app.command("copy")(retention_cmd.copy)
 app.add_typer(fakegraph_cmd.app, name="fakegraph")
 app.add_typer(key_cmd.app, name="key")
 encryption_cmd.register(key_cmd.app)

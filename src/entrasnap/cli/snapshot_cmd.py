@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -156,7 +157,7 @@ def snapshot(
     from entrasnap.collect import Options
     from entrasnap.graph.clouds import CLOUDS
 
-    with handle_errors():
+    with handle_errors(), ExitStack() as held:
         config = load(config_path)
         if tenant is None and access_token and not config.tenants:
             tenant = token_tenant(access_token)  # the token names its tenant
@@ -187,6 +188,9 @@ def snapshot(
         signer = signer_from_file(signing_key) if signing_key is not None else None  # before any write
         repository = open_repository(str(store), create=True, encryption_key=encryption_key)
         repository.signer = signer
+        from entrasnap.cli.retention_cmd import repository_lock
+
+        held.enter_context(repository_lock(repository, "shared", "snapshot"))  # prune waits for it
         import asyncio
 
         outcome = asyncio.run(
