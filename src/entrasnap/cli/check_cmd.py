@@ -133,6 +133,9 @@ def print_report(report: CheckReport, strict: bool) -> None:
     for problem in report.problems:
         colour = typer.colors.RED if problem.severity == "damage" else typer.colors.YELLOW
         typer.secho(f"{problem.severity}: {problem.key}: {problem.message}", fg=colour)
+    if report.damaged_snapshots:
+        listed = "; ".join(f"{s} ({', '.join(types)})" for s, types in report.damaged_snapshots.items())
+        typer.secho(f"damaged snapshots: {listed}", fg=typer.colors.RED)
     damage, warnings = len(report.damage), len(report.warnings)
     if report.exit_code(strict):
         typer.secho(f"{damage} damage, {warnings} warnings", fg=typer.colors.RED, bold=True)

@@ -90,6 +90,8 @@ class CheckReport:
     objects_verified: int = 0
     bytes_read: int = 0
     head: dict[str, Any] | None = None
+    damaged_snapshots: dict[str, list[str]] = field(default_factory=dict)
+    """Snapshot id -> the types of it that cannot be read in full because of the damage found."""
     signatures: dict[str, int] = field(default_factory=dict)
     key: str | None = None
     """Fingerprint of the public key signatures were verified with (None: not verified)."""
@@ -122,6 +124,7 @@ class CheckReport:
             "objectsVerified": self.objects_verified,
             "bytesRead": self.bytes_read,
             "head": self.head,
+            "damagedSnapshots": self.damaged_snapshots,
             "signatures": {"key": self.key, **self.signatures},
             "problems": [p.as_json() for p in self.problems],
         }
@@ -134,14 +137,6 @@ class _Record:
     data: dict[str, Any] | None = None
     sequence: int | None = None
     previous: str | None = None
-
-
-@dataclass
-class _Use:
-    """Objects of one pack that snapshots need, for one message per damaged pack."""
-
-    count: int = 0
-    users: set[str] = field(default_factory=set)
 
 
 def check(
@@ -222,8 +217,17 @@ class _Checker:
         self.bad_packs: dict[str, str] = {}
         """pack id -> why its objects cannot be trusted (missing, truncated, unreadable trailer)."""
         self.needed: dict[str, int] = {}
-        """Every object a snapshot needs -> index into ``users`` (the first snapshot and type needing it)."""
-        self.users: list[tuple[str, str]] = []
+        """Every object a snapshot needs -> index into ``type_keys`` (the type that first needed it)."""
+        self.type_keys: list[str] = []
+        self.manifest_users: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        """manifest -> every (snapshot id, type) it is the manifest of."""
+        self.manifest_chunks: dict[str, list[str]] = {}
+        self.chunks: dict[str, Location | None] = {}
+        """Every manifest chunk -> the location its manifest gives."""
+        self.missing: set[str] = set()
+        self.corrupt: set[str] = set()
+        self.lost: set[str] = set()
+        """Needed objects: not found, not matching their hash, in a missing or damaged pack."""
 
     def damage(self, key: str, message: str) -> None:
         self.report.add(DAMAGE, key, message)
@@ -244,6 +248,7 @@ class _Checker:
         self.walk()
         if self.report.read_data:
             self.read_all()
+        self.affected()
 
     # config, files that are not part of the format
 
@@ -288,9 +293,10 @@ class _Checker:
         record = _Record(key, digest(raw))
         self.records.append(record)
         try:
-            data = json.loads(raw)
-        except ValueError:
-            self.damage(key, "snapshot record damaged: not JSON")
+            body = self.codec.unseal_record(raw)
+            data = json.loads(body)
+        except (DamagedError, ValueError) as exc:
+            self.damage(key, f"snapshot record damaged: {exc}")
             return
         if not isinstance(data, dict):
             self.damage(key, "snapshot record damaged: not a JSON object")
@@ -303,7 +309,7 @@ class _Checker:
             self.damage(key, f"snapshot record damaged: sequence {sequence!r} is not a positive integer")
         elif previous is not None and record.previous is None:
             self.damage(key, f"snapshot record damaged: previous {previous!r} is not a sha256")
-        for problem in _record_problems(key, match.group(1), data, raw):
+        for problem in _record_problems(key, match.group(1), data, body):
             self.damage(key, problem)
 
     def check_chain(self) -> None:
@@ -361,14 +367,14 @@ class _Checker:
         if named is not None:
             self.damage(
                 record.key,
-                f"(sequence {sequence}) names {named.key} (sequence {named.sequence}) "
+                f"sequence {sequence} names {named.key} (sequence {named.sequence}) "
                 f"as its predecessor, not {predecessor.key} (sequence {sequence - 1}): "
                 "records were reordered or renumbered",
             )
         else:
             self.damage(
                 predecessor.key,
-                f"(sequence {sequence - 1}) does not match the hash its successor "
+                f"sequence {sequence - 1} does not match the hash its successor "
                 f"{record.key} (sequence {sequence}) recorded ({record.previous[:16]}…, this record "
                 f"has {predecessor.hash[:16]}…): one of the two was altered, replaced or renumbered "
                 "after the successor was committed",
@@ -510,62 +516,76 @@ class _Checker:
                 if not (isinstance(manifest, list) and manifest and isinstance(manifest[0], str)):
                     self.damage(record.key, f"type {type_key} has a malformed manifest reference")
                     continue
-                user = self._use(str(record.data["id"]) if record.data else record.key, type_key)
+                snapshot = str(record.data["id"]) if record.data else record.key
+                self.manifest_users[manifest[0]].append((snapshot, type_key))
                 if manifest[0] not in self.needed:
-                    self.needed[manifest[0]] = user
+                    self.needed[manifest[0]] = self._type_index(type_key)
                     manifests[manifest[0]] = parse_location(manifest[1]) if len(manifest) > 1 else None
-        chunks: dict[str, Location | None] = {}
         for hash_hex, value in self._read_small(manifests, "manifest"):
+            listed: list[str] = []
+            self.manifest_chunks[hash_hex] = listed
             for chunk in value.get("chunks", []) if isinstance(value, dict) else []:
                 if isinstance(chunk, list) and chunk and isinstance(chunk[0], str):
+                    listed.append(chunk[0])
                     if chunk[0] not in self.needed:
                         self.needed[chunk[0]] = self.needed[hash_hex]
-                        chunks[chunk[0]] = parse_location(chunk[1]) if len(chunk) > 1 else None
+                        self.chunks[chunk[0]] = parse_location(chunk[1]) if len(chunk) > 1 else None
                 else:
                     self.damage(self._where(hash_hex), f"manifest {hash_hex} has a malformed chunk entry")
-        for hash_hex, value in self._read_small(chunks, "manifest chunk"):
-            user = self.needed[hash_hex]
-            for entry in value.get("entries", []) if isinstance(value, dict) else []:
-                if not (isinstance(entry, list) and len(entry) >= 2 and isinstance(entry[1], str)):
-                    self.damage(self._where(hash_hex), f"manifest chunk {hash_hex} has a malformed entry")
-                elif entry[1] not in self.needed:
-                    self.needed[entry[1]] = user
+        for hash_hex, entries in self._chunk_entries(self.chunks):
+            for entry in entries:
+                if entry[1] not in self.needed:
+                    self.needed[entry[1]] = self.needed[hash_hex]
                     if entry[1] not in self.locations and entry[1] not in self.unindexed:
+                        self.missing.add(entry[1])
                         at = parse_location(entry[3]) if len(entry) > 3 else None
                         self.damage(
                             pack_key(at[0]) if at else INDEX_PREFIX,
-                            f"object {entry[1]} (id "
-                            f"{entry[0]}, {self._user(entry[1])}) is missing: no index lists it and "
-                            "no pack holds it",
+                            f"object {entry[1]} ({self._type(entry[1])} {entry[0]}) is missing: no index "
+                            "lists it and no pack holds it",
                         )
         self.report.objects_needed = len(self.needed)
         self._report_uses()
 
-    def _use(self, snapshot: str, type_key: str) -> int:
-        if not self.users or self.users[-1] != (snapshot, type_key):
-            self.users.append((snapshot, type_key))
-        return len(self.users) - 1
+    def _chunk_entries(
+        self, chunks: dict[str, Location | None], quiet: bool = False
+    ) -> Iterable[tuple[str, list[list[Any]]]]:
+        """(hash, well-formed entries) of each manifest chunk that can be read."""
+        for hash_hex, value in self._read_small(chunks, "manifest chunk", quiet):
+            entries = value.get("entries", []) if isinstance(value, dict) else []
+            good = [e for e in entries if isinstance(e, list) and len(e) >= 2 and isinstance(e[1], str)]
+            if len(good) != len(entries) and not quiet:
+                self.damage(self._where(hash_hex), f"manifest chunk {hash_hex} has a malformed entry")
+            yield hash_hex, good
 
-    def _user(self, hash_hex: str) -> str:
-        snapshot, type_key = self.users[self.needed[hash_hex]]
-        return f"{type_key} in snapshot {snapshot}"
+    def _type_index(self, type_key: str) -> int:
+        if type_key not in self.type_keys:
+            self.type_keys.append(type_key)
+        return self.type_keys.index(type_key)
+
+    def _type(self, hash_hex: str) -> str:
+        """The type (of the first snapshot) that needs an object."""
+        return self.type_keys[self.needed[hash_hex]]
 
     def _where(self, hash_hex: str) -> str:
         at = self.locations.get(hash_hex) or self.unindexed.get(hash_hex)
         return pack_key(at[0]) if at else INDEX_PREFIX
 
-    def _read_small(self, wanted: dict[str, Location | None], kind: str) -> Iterable[tuple[str, Any]]:
+    def _read_small(
+        self, wanted: dict[str, Location | None], kind: str, quiet: bool = False
+    ) -> Iterable[tuple[str, Any]]:
         """(hash, value) of manifests or chunks, verified; one ranged read per pack for nearby ones."""
         by_pack: dict[str, list[tuple[str, Location]]] = defaultdict(list)
         for hash_hex, hint in wanted.items():
             at = self.locations.get(hash_hex) or self.unindexed.get(hash_hex)
             if at is None:
-                self.damage(
-                    pack_key(hint[0]) if hint else INDEX_PREFIX,
-                    f"{kind} {hash_hex} "
-                    f"({self._user(hash_hex)}) is missing: no index lists it and no pack holds "
-                    "it",
-                )
+                self.missing.add(hash_hex)
+                if not quiet:
+                    self.damage(
+                        pack_key(hint[0]) if hint else INDEX_PREFIX,
+                        f"{kind} {hash_hex} ({self._type(hash_hex)}) is missing: no index lists it and no "
+                        "pack holds it",
+                    )
             elif at[0] not in self.bad_packs:
                 by_pack[at[0]].append((hash_hex, at))
         for pack_id, items in sorted(by_pack.items()):
@@ -576,14 +596,15 @@ class _Checker:
             for hash_hex, at in sorted(items, key=lambda item: item[1][1]):
                 stored = span[at[1] - start : at[1] - start + at[2]] if span is not None else None
                 value = self._decode(hash_hex, key, at, stored)
-                if value is None:
+                if value is not None:
+                    yield hash_hex, value
+                elif not quiet:
+                    self.corrupt.add(hash_hex)
                     self.damage(
                         key,
-                        f"{kind} {hash_hex} at offset {at[1]} is corrupt "
-                        f"({self._user(hash_hex)}): its content does not match its hash",
+                        f"{kind} {hash_hex} ({self._type(hash_hex)}) at offset {at[1]} is corrupt: its "
+                        "content does not match its hash",
                     )
-                else:
-                    yield hash_hex, value
 
     def _decode(self, hash_hex: str, key: str, at: Location, stored: bytes | None) -> Any:
         try:
@@ -594,32 +615,44 @@ class _Checker:
 
     def _report_uses(self) -> None:
         """One line per damaged or unindexed pack holding objects snapshots need."""
-        uses: dict[str, _Use] = defaultdict(_Use)
-        for hash_hex, user in self.needed.items():
+        uses: dict[str, int] = defaultdict(int)
+        for hash_hex in self.needed:
             at = self.locations.get(hash_hex)
             if at is not None and at[0] in self.bad_packs:
-                use = uses[at[0]]
+                self.lost.add(hash_hex)
+                uses[at[0]] += 1
             elif at is None and hash_hex in self.unindexed:
-                use = uses[self.unindexed[hash_hex][0]]
-            else:
-                continue
-            use.count += 1
-            use.users.add(self.users[user][0])
-        for pack_id, use in sorted(uses.items()):
-            snapshots = ", ".join(sorted(use.users)[:5]) + (" …" if len(use.users) > 5 else "")
+                uses[self.unindexed[hash_hex][0]] += 1
+        for pack_id, count in sorted(uses.items()):
             if pack_id in self.bad_packs:
                 self.damage(
-                    pack_key(pack_id),
-                    f"{self.bad_packs[pack_id]}, and {use.count} objects in it "
-                    f"are needed by snapshots {snapshots}",
+                    pack_key(pack_id), f"{self.bad_packs[pack_id]}, and snapshots need {count} objects in it"
                 )
             else:
                 self.damage(
                     pack_key(pack_id),
-                    f"no index file lists it, but snapshots {snapshots} need "
-                    f"{use.count} objects in it (an index file was deleted?); they are still "
-                    "readable through the locations manifests carry",
+                    f"no index file lists it, but snapshots need {count} objects in it (an index file was "
+                    "deleted?); they are still readable through the locations manifests carry",
                 )
+
+    def affected(self) -> None:
+        """Which snapshots (and types) need a missing or corrupt object: a second look at the chunks,
+        only when something is damaged."""
+        bad = self.missing | self.corrupt | self.lost
+        if not bad:
+            return
+        readable = {h: at for h, at in self.chunks.items() if h not in bad}
+        bad_chunks = bad.intersection(self.chunks)
+        for hash_hex, entries in self._chunk_entries(readable, quiet=True):
+            if any(entry[1] in bad for entry in entries):
+                bad_chunks.add(hash_hex)
+        damaged: dict[str, set[str]] = defaultdict(set)
+        for manifest, users in self.manifest_users.items():
+            chunks = self.manifest_chunks.get(manifest, [])
+            if manifest in bad or any(c in bad_chunks for c in chunks):
+                for snapshot, type_key in users:
+                    damaged[snapshot].add(type_key)
+        self.report.damaged_snapshots = {s: sorted(types) for s, types in sorted(damaged.items())}
 
     # --read-data
 
@@ -660,12 +693,12 @@ class _Checker:
                     reason = "corrupt: its content does not match its hash"
             except DamagedError as exc:
                 reason = f"corrupt: {exc}"
-        if reason:
+        if reason and hash_hex not in self.corrupt:
             needed = (
-                f"needed by {self._user(hash_hex)}"
-                if hash_hex in self.needed
-                else "not needed by any snapshot"
+                f"a {self._type(hash_hex)} object" if hash_hex in self.needed else "needed by no snapshot"
             )
+            if hash_hex in self.needed:
+                self.corrupt.add(hash_hex)
             self.damage(key, f"object {hash_hex} at offset {offset} is {reason} ({needed})")
 
 
@@ -674,7 +707,7 @@ def _types(data: dict[str, Any] | None) -> Iterable[tuple[str, Any]]:
     return sorted(types.items()) if isinstance(types, dict) else []
 
 
-def _record_problems(key: str, name_id: str, data: dict[str, Any], raw: bytes) -> Iterable[str]:
+def _record_problems(key: str, name_id: str, data: dict[str, Any], body: bytes) -> Iterable[str]:
     """What is wrong with a parsed snapshot record, apart from its place in the chain."""
     version = data.get("format")
     if version != RECORD_FORMAT:
@@ -703,7 +736,7 @@ def _record_problems(key: str, name_id: str, data: dict[str, Any], raw: bytes) -
         if bad:
             yield f"snapshot record damaged: types {', '.join(bad)} have no valid status"
     try:
-        canonical = canonical_bytes(data) == raw
+        canonical = canonical_bytes(data) == body
     except ValueError:
         canonical = False
     if not canonical:
