@@ -19,8 +19,9 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from entrasnap.cli.main import app
-from entrasnap.store import LocalBackend, Repository, SnapshotRecord, StoreError, digest
+from entrasnap.store import LocalBackend, NotFoundError, Repository, SnapshotRecord, StoreError, digest
 from entrasnap.store import prune as sweep
+from entrasnap.store.check import check
 from entrasnap.store.index import parse_index
 from entrasnap.store.retention import Policy, apply_policy, forget, plan, tombstone_key
 
@@ -63,6 +64,21 @@ def readback(root: Path) -> dict[str, Any]:
     return out
 
 
+class Reads(LocalBackend):
+    """Notes the reads of packs that do not exist (a stale location followed)."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.missed: list[str] = []
+
+    def read_range(self, key: str, offset: int, length: int) -> bytes:
+        try:
+            return super().read_range(key, offset, length)
+        except NotFoundError:
+            self.missed.append(key)
+            raise
+
+
 def indexed(root: Path) -> dict[str, set[str]]:
     """Pack id -> hashes, from every index file."""
     repo = Repository.open(LocalBackend(root))
@@ -71,6 +87,20 @@ def indexed(root: Path) -> dict[str, set[str]]:
         for pack_id, blobs in parse_index(repo.backend.read(key), key, repo.codec):
             packs.setdefault(pack_id, set()).update(h for h, _, _ in blobs)
     return packs
+
+
+def damage(root: Path) -> list[str]:
+    """`check --read-data`'s damage, less the chain gaps that a tombstone covers (docs/FORMAT.md,
+    "Retention and prune": `check` is to accept those)."""
+    forgotten = {int(p.stem) for p in (root / "forgotten").glob("*.json")}
+    return [
+        f"{p.key}: {p.message}"
+        for p in check(LocalBackend(root), read_data=True).damage
+        if not (
+            p.key == "snapshots/"
+            and any(p.message.startswith(f"no record has sequence {s}:") for s in forgotten)
+        )
+    ]
 
 
 def files(root: Path) -> dict[str, bytes]:
@@ -251,7 +281,7 @@ def test_prune_frees_exactly_the_unreferenced_data(tmp_path: Path) -> None:
     untouched = files(root)
     assert dry.delete and dry.repack and files(root) == untouched  # planning changes nothing
     outcome = sweep.execute(repo, dry)
-    assert readback(root) == kept_before
+    assert readback(root) == kept_before and damage(root) == []
     live = sweep.reachable(Repository.open(LocalBackend(root)))
     packs = indexed(root)
     assert set().union(*packs.values()) == live  # max_unused 0: nothing unused is left
@@ -282,6 +312,12 @@ def test_prune_repacks_only_mostly_unused_packs(tmp_path: Path) -> None:
     assert len(todo.copy[first[0]]) == 10  # the ten users C still has unchanged
     outcome = sweep.execute(Repository.open(LocalBackend(root)), todo)
     assert outcome.packs_written == 1 and readback(root) == before
+    reads = Reads(root)
+    repo = Repository.open(reads)
+    assert [r["id"] for r in repo.records(repo.snapshots()[-1], "users")] == [
+        user(i)["id"] for i in range(40)
+    ]
+    assert reads.missed == [f"data/{first[0][:2]}/{first[0]}"]  # a stale location is tried once per pack
     assert first[0] not in indexed(root) and len(indexed(root)) == 2
 
 
@@ -389,10 +425,11 @@ def test_prune_killed_at_any_step_leaves_a_valid_repository(tmp_path: Path) -> N
         assert killed_prune(root, at).returncode == -signal.SIGKILL
         assert list((root / "locks").iterdir()), "the killed prune's lock is left behind"
         assert readback(root) == expected, f"killed before operation {at}"
+        assert damage(root) == [], f"killed before operation {at}"
         stored = {p.name for p in (root / "data").rglob("*") if p.is_file()}
         assert set(indexed(root)) <= stored, f"killed before operation {at}: the index names a missing pack"
         again = killed_prune(root, -1)
         assert again.returncode == 0, again.stderr
-        assert readback(root) == expected
+        assert readback(root) == expected and damage(root) == []
         assert set(indexed(root)) == {p.name for p in (root / "data").rglob("*") if p.is_file()}
         assert set().union(*indexed(root).values()) == set().union(*indexed(whole).values())

@@ -67,6 +67,8 @@ class Repository:
         self.signer: Signer | None = None
         """Signs the snapshot records this process commits (optional; store/signing.py)."""
         self._hints: dict[str, Location] = {}
+        self._gone: set[str] = set()
+        """Packs found missing (prune deleted or repacked them): locations into them are stale."""
         self._pack: PackBuilder | None = None
         self._packs_written: list[str] = []
         self._manifests: dict[str, tuple[str, ...]] = {}
@@ -165,7 +167,8 @@ class Repository:
 
     def locate(self, hash_hex: str) -> Location | None:
         """Where an object is stored (known locations first, then the index); None when absent."""
-        return self._hints.get(hash_hex) or self.index.lookup(hash_hex)
+        hinted = self._hints.get(hash_hex)
+        return hinted if hinted and hinted[0] not in self._gone else self.index.lookup(hash_hex)
 
     def hint(self, hash_hex: str, location: Location) -> None:
         """Remember where an object is said to be (a manifest's location); reads verify it."""
@@ -186,7 +189,7 @@ class Repository:
         if not HASH_RE.match(hash_hex):
             raise StoreError(f"not an object hash: {hash_hex!r}")
         hinted = self._hints.get(hash_hex)
-        data = self._read_verified(hash_hex, hinted) if hinted else None
+        data = self._read_verified(hash_hex, hinted) if hinted and hinted[0] not in self._gone else None
         if data is None:
             indexed = self.index.lookup(hash_hex)
             if indexed is None:
@@ -210,6 +213,7 @@ class Repository:
             try:
                 stored = self.backend.read_range(pack_key(pack_id), offset, length)
             except NotFoundError:
+                self._gone.add(pack_id)
                 return None
             except StoreError:
                 return None
