@@ -81,12 +81,7 @@ class Reads(LocalBackend):
 
 def indexed(root: Path) -> dict[str, set[str]]:
     """Pack id -> hashes, from every index file."""
-    repo = Repository.open(LocalBackend(root))
-    packs: dict[str, set[str]] = {}
-    for key in repo.backend.list("index/"):
-        for pack_id, blobs in parse_index(repo.backend.read(key), key, repo.codec):
-            packs.setdefault(pack_id, set()).update(h for h, _, _ in blobs)
-    return packs
+    return indexed_with(Repository.open(LocalBackend(root)))
 
 
 def damage(root: Path) -> list[str]:
@@ -433,3 +428,33 @@ def test_prune_killed_at_any_step_leaves_a_valid_repository(tmp_path: Path) -> N
         assert readback(root) == expected and damage(root) == []
         assert set(indexed(root)) == {p.name for p in (root / "data").rglob("*") if p.is_file()}
         assert set().union(*indexed(root).values()) == set().union(*indexed(whole).values())
+
+
+def test_forget_and_prune_an_encrypted_repository(tmp_path: Path) -> None:
+    """Tombstones are sealed like records (no tenant id in the clear); prune repacks sealed bytes as they are."""
+    root, key = tmp_path / "r", os.urandom(32)
+    repo = Repository.init(LocalBackend(root, fsync=False), pack_size=4096, key=key)
+    for month in range(1, 5):
+        take(repo, f"2026-0{month}-01T10:00:00Z", [user(i, month if i % 2 else 0) for i in range(30)])
+    forget(repo, plan(repo, Policy(last=1))[0].remove)
+    assert all(TENANT["id"].encode() not in p.read_bytes() for p in (root / "forgotten").iterdir())
+
+    def contents() -> list[Any]:
+        opened = Repository.open(LocalBackend(root), key=key)
+        return [list(opened.records(r, "users")) for r in opened.snapshots()]
+
+    before = contents()
+    todo = sweep.plan(Repository.open(LocalBackend(root), key=key), max_unused=0.0)
+    assert todo.repack and todo.delete
+    sweep.execute(Repository.open(LocalBackend(root), key=key), todo)
+    assert contents() == before
+    opened = Repository.open(LocalBackend(root), key=key)
+    assert set().union(*indexed_with(opened).values()) == sweep.reachable(opened)
+
+
+def indexed_with(repo: Repository) -> dict[str, set[str]]:
+    packs: dict[str, set[str]] = {}
+    for key in repo.backend.list("index/"):
+        for pack_id, blobs in parse_index(repo.backend.read(key), key, repo.codec):
+            packs.setdefault(pack_id, set()).update(h for h, _, _ in blobs)
+    return packs

@@ -226,6 +226,7 @@ def copy(
     running copy after every snapshot sends only what is new.
     """
     from entrasnap.store.copy import Copier
+    from entrasnap.store.retention import matches_tenant
 
     with handle_errors():
         src = _open_source(source, from_key, encryption_key)
@@ -235,7 +236,7 @@ def copy(
             if sys.stderr.isatty() and not as_json:
                 from rich.progress import Progress
 
-                total = sum(1 for _ in src.snapshots())
+                total = sum(1 for r in src.snapshots() if matches_tenant(r, tenant))
                 with Progress(console=err, transient=True) as bar:
                     task = bar.add_task("copying snapshots", total=total)
                     result = copier.copy(tenant, lambda record, copied: bar.advance(task))

@@ -20,6 +20,7 @@ from entrasnap.store.lock import NamedLock
 from entrasnap.store.pack import Location, location_json
 from entrasnap.store.record import SnapshotRecord
 from entrasnap.store.repository import Repository, WriteStats
+from entrasnap.store.retention import matches_tenant
 
 Progress = Callable[[SnapshotRecord, bool], None]
 """Called once per snapshot considered: (record, copied)."""
@@ -31,14 +32,6 @@ class CopyResult:
     skipped: list[SnapshotRecord] = field(default_factory=list)
     stats: WriteStats = field(default_factory=WriteStats)
     """Objects written to the target, objects it already had, bytes written."""
-
-
-def matches_tenant(record: SnapshotRecord, tenant: str | None) -> bool:
-    """Whether a record is of ``tenant`` (id or primary domain, any case); True when tenant is None."""
-    if tenant is None:
-        return True
-    wanted = tenant.lower()
-    return wanted in (str(record.tenant.get("id")).lower(), str(record.tenant.get("domain") or "").lower())
 
 
 class Copier:

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from entrasnap.store.canonical import canonical_bytes
+from entrasnap.store.codec import DamagedError
 from entrasnap.store.errors import NotFoundError, StoreError
 from entrasnap.store.record import SnapshotRecord, format_time
 from entrasnap.store.repository import Repository
@@ -106,18 +107,21 @@ def apply_policy(
     return keep, remove
 
 
+def matches_tenant(record: SnapshotRecord, tenant: str | None) -> bool:
+    """Whether a record is of ``tenant`` (id or primary domain, any case); True when tenant is None."""
+    if tenant is None:
+        return True
+    wanted = tenant.lower()
+    return wanted in (str(record.tenant.get("id")).lower(), str(record.tenant.get("domain") or "").lower())
+
+
 def plan(repository: Repository, policy: Policy, tenant: str | None = None) -> list[Decision]:
     """The policy applied to each tenant's snapshots (only ``tenant``'s, id or domain, when given)."""
     by_tenant: dict[str, list[SnapshotRecord]] = {}
     for record in repository.snapshots():
         by_tenant.setdefault(str(record.tenant.get("id")), []).append(record)
     if tenant is not None:
-        wanted = tenant.lower()
-        by_tenant = {
-            key: records
-            for key, records in by_tenant.items()
-            if wanted in (key.lower(), str(records[-1].tenant.get("domain") or "").lower())
-        }
+        by_tenant = {k: records for k, records in by_tenant.items() if matches_tenant(records[-1], tenant)}
         if not by_tenant:
             raise StoreError(f"repository {repository.backend} holds no snapshot of tenant {tenant!r}")
     decisions = []
@@ -156,7 +160,8 @@ def forget(repository: Repository, records: Sequence[SnapshotRecord]) -> None:
             raise StoreError(f"snapshot {record.id} heads the record chain (or has no sequence): not removed")
     for record in records:
         key = tombstone_key(record.sequence)
-        if not repository.backend.create(key, canonical_bytes(tombstone(record))):
+        stored = repository.codec.seal_record(canonical_bytes(tombstone(record)))  # stored as records are
+        if not repository.backend.create(key, stored):
             _check_existing(repository, key, record)
     for record in records:
         repository.backend.delete(record.key)
@@ -165,8 +170,8 @@ def forget(repository: Repository, records: Sequence[SnapshotRecord]) -> None:
 def _check_existing(repository: Repository, key: str, record: SnapshotRecord) -> None:
     """A tombstone already there (an interrupted forget) must name the same record."""
     try:
-        existing = orjson.loads(repository.backend.read(key))
-    except (NotFoundError, orjson.JSONDecodeError) as exc:
+        existing = orjson.loads(repository.codec.unseal_record(repository.backend.read(key)))
+    except (NotFoundError, DamagedError, orjson.JSONDecodeError) as exc:
         raise StoreError(f"tombstone {key} in {repository.backend} is unreadable: {exc}") from exc
     if not isinstance(existing, dict) or existing.get("hash") != record.hash:
         raise StoreError(
