@@ -133,7 +133,7 @@ def test_deleted_snapshot_record_breaks_the_chain(
     root, records = repo
     (root / records[which].key).unlink()
     report = run(root)
-    message = one(report, "snapshots/", f"no record has sequence {which + 1}", "removed")
+    message = one(report, "snapshots/", f"no record and no tombstone has sequence {which + 1}", "removed")
     assert records[which + 1].key in message
     assert len(report.damage) == 1
 
@@ -147,6 +147,56 @@ def test_deleted_newest_record_is_only_seen_against_a_logged_head(
     assert report.damage == []
     assert report.head is not None
     assert report.head["sequence"] == records[-1].sequence - 1  # what a scheduler compares with its log
+
+
+def forget(root: Path, record: SnapshotRecord, **change: Any) -> str:
+    """What `entrasnap forget` does to a record (docs/FORMAT.md, "Retention and prune"): a tombstone
+    forgotten/<sequence>.json standing in for it in the chain, then the record deleted."""
+    stone = {
+        "by": "host", "format": 1, "forgotten": "2026-04-01T00:00:00.000000Z", "hash": record.hash,
+        "id": record.id, "key": record.key, "previous": record.previous, "sequence": record.sequence,
+        "started": record.data["started"], "tenant": record.tenant["id"], **change,
+    }  # fmt: skip
+    key = f"forgotten/{record.sequence:010d}.json"
+    (root / "forgotten").mkdir(exist_ok=True)
+    (root / key).write_bytes(canonical_bytes(stone))
+    (root / record.key).unlink()
+    return key
+
+
+def test_forgotten_records_keep_the_chain_whole_and_are_listed(
+    repo: tuple[Path, list[SnapshotRecord]],
+) -> None:
+    root, records = repo
+    forget(root, records[0])
+    forget(root, records[2])
+    report = run(root)
+    assert report.problems == []
+    assert [(f["sequence"], f["id"], f["by"]) for f in report.forgotten] == [
+        (1, records[0].id, "host"),
+        (3, records[2].id, "host"),
+    ]
+    result = cli("check", "--store", root)
+    assert result.exit_code == 0
+    assert f"forgotten: sequence 3, snapshot {records[2].id} of t1 started" in result.stdout
+
+
+def test_interrupted_forget_leaves_a_valid_chain(repo: tuple[Path, list[SnapshotRecord]]) -> None:
+    root, records = repo
+    kept = (root / records[1].key).read_bytes()
+    forget(root, records[1])
+    (root / records[1].key).write_bytes(kept)  # the tombstone was written, the record not yet deleted
+    assert run(root).problems == []
+
+
+def test_forged_or_removed_tombstones_are_damage(repo: tuple[Path, list[SnapshotRecord]]) -> None:
+    root, records = repo
+    stone = forget(root, records[1], hash="0" * 64)
+    one(run(root), stone, "sequence 2 does not match the hash its successor", records[2].key)
+    (root / stone).unlink()
+    one(run(root), "snapshots/", "no record and no tombstone has sequence 2")
+    (root / "forgotten" / "0000000003.json").write_text("{}")
+    one(run(root), "forgotten/0000000003.json", "tombstone damaged")
 
 
 def test_swapped_record_files_are_named(repo: tuple[Path, list[SnapshotRecord]]) -> None:

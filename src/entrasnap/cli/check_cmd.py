@@ -32,6 +32,9 @@ could not run (no repository there, unreadable key file, newer format).
 """
 
 
+MAX_FORGOTTEN_SHOWN = 20
+
+
 class BarProgress:
     """A rich progress bar (bytes of pack data verified) on stderr."""
 
@@ -130,6 +133,13 @@ def print_report(report: CheckReport, strict: bool) -> None:
     counts = ", ".join(f"{n} {status}" for status, n in sorted(report.signatures.items())) or "no records"
     verified = f"verified with key {report.key}" if report.key else "not verified: no --public-key"
     typer.echo(f"signatures: {counts} ({verified})")
+    for link in report.forgotten[:MAX_FORGOTTEN_SHOWN]:
+        typer.echo(
+            f"forgotten: sequence {link['sequence']}, snapshot {link['id']} of {link['tenant']} started "
+            f"{link['started']}, removed {link['forgotten']} by {link['by']}"
+        )
+    if len(report.forgotten) > MAX_FORGOTTEN_SHOWN:
+        typer.echo(f"forgotten: {len(report.forgotten) - MAX_FORGOTTEN_SHOWN} more (--json lists every one)")
     for problem in report.problems:
         colour = typer.colors.RED if problem.severity == "damage" else typer.colors.YELLOW
         typer.secho(f"{problem.severity}: {problem.key}: {problem.message}", fg=colour)

@@ -29,6 +29,7 @@ import orjson
 
 from entrasnap.store.backend import TEMP_PREFIX, Backend, LocalBackend
 from entrasnap.store.canonical import HASH_RE, canonical_bytes, digest
+from entrasnap.store.check_chain import Link, chain_problems, parse_tombstone, previous_of, sequence_of
 from entrasnap.store.codec import Codec, DamagedError
 from entrasnap.store.errors import NotFoundError, RepositoryNotFoundError, StoreError
 from entrasnap.store.index import INDEX_PREFIX, parse_index
@@ -43,8 +44,8 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_DAMAGE, EXIT_UNUSABLE = 0, 1, 2
 """0: no damage; 1: damage found (or warnings, with strict); 2: check could not run (bad input)."""
 DAMAGE, WARNING = "damage", "warning"
-SNAPSHOTS, DATA = "snapshots/", "data/"
-KNOWN_TOP = (CONFIG_KEY, SNAPSHOTS, DATA, INDEX_PREFIX, "locks/", "keys/")
+SNAPSHOTS, DATA, FORGOTTEN = "snapshots/", "data/", "forgotten/"
+KNOWN_TOP = (CONFIG_KEY, SNAPSHOTS, DATA, INDEX_PREFIX, FORGOTTEN, "locks/", "keys/")
 _RECORD_RE = re.compile(r"^snapshots/\d{8}T\d{6}Z-([0-9a-f]{32})\.json$")
 _PACK_RE = re.compile(r"^data/([0-9a-f]{2})/(\1[0-9a-f]{30})$")
 _MAX_SPAN = 32 * 1024 * 1024
@@ -92,6 +93,8 @@ class CheckReport:
     head: dict[str, Any] | None = None
     damaged_snapshots: dict[str, list[str]] = field(default_factory=dict)
     """Snapshot id -> the types of it that cannot be read in full because of the damage found."""
+    forgotten: list[dict[str, Any]] = field(default_factory=list)
+    """The chain's links that are tombstones: snapshots removed by forget (sequence, id, tenant, ...)."""
     signatures: dict[str, int] = field(default_factory=dict)
     key: str | None = None
     """Fingerprint of the public key signatures were verified with (None: not verified)."""
@@ -125,18 +128,10 @@ class CheckReport:
             "bytesRead": self.bytes_read,
             "head": self.head,
             "damagedSnapshots": self.damaged_snapshots,
+            "forgotten": self.forgotten,
             "signatures": {"key": self.key, **self.signatures},
             "problems": [p.as_json() for p in self.problems],
         }
-
-
-@dataclass
-class _Record:
-    key: str
-    hash: str
-    data: dict[str, Any] | None = None
-    sequence: int | None = None
-    previous: str | None = None
 
 
 def check(
@@ -205,7 +200,10 @@ class _Checker:
         self.report = report
         self.public_key = public_key
         self.progress = progress
-        self.records: list[_Record] = []
+        self.records: list[Link] = []
+        self.data: dict[str, dict[str, Any]] = {}
+        """Record key -> the record's parsed JSON (records that parse)."""
+        self.tombstones: list[Link] = []
         self.locations: dict[str, Location] = {}
         """Every object the index files list."""
         self.indexed: dict[str, tuple[str, Blobs]] = {}
@@ -241,6 +239,7 @@ class _Checker:
         for key in sorted(k for k in self.listing if k.startswith(SNAPSHOTS)):
             self.check_record(key)
         self.report.snapshots = len(self.records)
+        self.check_tombstones()
         self.check_chain()
         self.check_signatures()
         self.check_index()
@@ -290,7 +289,7 @@ class _Checker:
         except StoreError as exc:
             self.damage(key, f"snapshot record unreadable: {exc}")
             return
-        record = _Record(key, digest(raw))
+        record = Link(key, digest(raw))
         self.records.append(record)
         try:
             body = self.codec.unseal_record(raw)
@@ -301,10 +300,9 @@ class _Checker:
         if not isinstance(data, dict):
             self.damage(key, "snapshot record damaged: not a JSON object")
             return
-        record.data = data
+        self.data[key] = data
         sequence, previous = data.get("sequence"), data.get("previous")
-        record.sequence = sequence if isinstance(sequence, int) and sequence >= 1 else None
-        record.previous = previous if isinstance(previous, str) and HASH_RE.match(previous) else None
+        record.sequence, record.previous = sequence_of(sequence), previous_of(previous)
         if record.sequence is None:
             self.damage(key, f"snapshot record damaged: sequence {sequence!r} is not a positive integer")
         elif previous is not None and record.previous is None:
@@ -312,82 +310,35 @@ class _Checker:
         for problem in _record_problems(key, match.group(1), data, body):
             self.damage(key, problem)
 
+    def check_tombstones(self) -> None:
+        for key in sorted(k for k in self.listing if k.startswith(FORGOTTEN)):
+            try:
+                parsed = parse_tombstone(key, self.backend.read(key))
+            except StoreError as exc:
+                parsed = f"tombstone unreadable: {exc}"
+            if isinstance(parsed, str):
+                self.damage(key, parsed)
+            else:
+                self.tombstones.append(parsed)
+
     def check_chain(self) -> None:
-        chained = [r for r in self.records if r.sequence is not None]
-        if not chained:
-            return
-        by_hash = {r.hash: r for r in self.records}
-        by_sequence: dict[int, list[_Record]] = defaultdict(list)
-        for record in chained:
-            by_sequence[record.sequence or 0].append(record)
-        top = max(by_sequence)
-        for sequence in range(1, top + 1):
-            holders = by_sequence.get(sequence, [])
-            if len(holders) > 1:
-                keys = ", ".join(r.key for r in holders)
-                self.damage(
-                    SNAPSHOTS,
-                    f"sequence {sequence} is claimed by {len(holders)} records ({keys}): "
-                    "a record was inserted or copied",
-                )
-            elif not holders:
-                self.damage(SNAPSHOTS, self._gap(sequence, by_sequence, by_hash))
-        for sequence, holders in sorted(by_sequence.items()):
-            for record in holders:
-                self._link(record, by_sequence.get(sequence - 1, []), by_hash)
-        head = by_sequence[top]
-        if len(head) == 1:
-            self.report.head = {"sequence": top, "hash": head[0].hash, "file": head[0].key}
-
-    def _gap(self, sequence: int, by_seq: dict[int, list[_Record]], by_hash: dict[str, _Record]) -> str:
-        successor = by_seq.get(sequence + 1, [])
-        named = by_hash.get(successor[0].previous or "") if len(successor) == 1 else None
-        if named is not None and named.sequence is None:
-            return f"sequence {sequence} is {named.key}, which is damaged (see above)"
-        after = f"; {successor[0].key} (sequence {sequence + 1}) follows the gap" if successor else ""
-        return f"no record has sequence {sequence}: a snapshot record was removed{after}"
-
-    def _link(self, record: _Record, before: list[_Record], by_hash: dict[str, _Record]) -> None:
-        sequence = record.sequence or 0
-        if sequence == 1:
-            if record.previous is not None:
-                self.damage(
-                    record.key,
-                    "sequence 1 names a predecessor (hash "
-                    f"{record.previous[:16]}…): earlier records were removed and renumbered",
-                )
-            return
-        if record.previous is None:
-            self.damage(record.key, f"sequence {sequence} but no previous hash: the chain is cut here")
-            return
-        if len(before) != 1 or before[0].hash == record.previous:
-            return  # a gap or a duplicate is reported once, above
-        predecessor = before[0]
-        named = by_hash.get(record.previous)
-        if named is not None:
-            self.damage(
-                record.key,
-                f"sequence {sequence} names {named.key} (sequence {named.sequence}) "
-                f"as its predecessor, not {predecessor.key} (sequence {sequence - 1}): "
-                "records were reordered or renumbered",
-            )
-        else:
-            self.damage(
-                predecessor.key,
-                f"sequence {sequence - 1} does not match the hash its successor "
-                f"{record.key} (sequence {sequence}) recorded ({record.previous[:16]}…, this record "
-                f"has {predecessor.hash[:16]}…): one of the two was altered, replaced or renumbered "
-                "after the successor was committed",
-            )
+        problems, head = chain_problems(self.records, self.tombstones)
+        for key, message in problems:
+            self.damage(key, message)
+        if head is not None:
+            self.report.head = {"sequence": head.sequence, "hash": head.hash, "file": head.key}
+        present = {r.sequence for r in self.records}
+        self.report.forgotten = [t.info for t in self.tombstones if t.sequence not in present]
 
     def check_signatures(self) -> None:
         counts: dict[str, int] = defaultdict(int)
         if self.public_key is None:
             signed_seen = False
             for record in sorted(self.records, key=lambda r: r.sequence or 0):
-                if record.data is None:
+                data = self.data.get(record.key)
+                if data is None:
                     continue
-                signed = "signature" in record.data
+                signed = "signature" in data
                 counts["signed" if signed else "unsigned"] += 1
                 if signed_seen and not signed:
                     self.warn(
@@ -401,8 +352,8 @@ class _Checker:
 
             self.report.key = fingerprint(self.public_key)
             for record in self.records:
-                if record.data is not None:
-                    verdict = verify(record.data, self.public_key)
+                if (data := self.data.get(record.key)) is not None:
+                    verdict = verify(data, self.public_key)
                     counts[verdict.status] += 1
                     if verdict.status != "valid":
                         self.damage(record.key, f"signature {verdict.status}: {verdict.detail}")
@@ -509,14 +460,15 @@ class _Checker:
         """records -> manifests -> chunks -> object records: each present where the index says."""
         manifests: dict[str, Location | None] = {}
         for record in self.records:
-            for type_key, info in _types(record.data):
+            data = self.data.get(record.key)
+            for type_key, info in _types(data):
                 manifest = info.get("manifest") if isinstance(info, dict) else None
                 if manifest is None:
                     continue
                 if not (isinstance(manifest, list) and manifest and isinstance(manifest[0], str)):
                     self.damage(record.key, f"type {type_key} has a malformed manifest reference")
                     continue
-                snapshot = str(record.data["id"]) if record.data else record.key
+                snapshot = str(data.get("id", record.key)) if data else record.key
                 self.manifest_users[manifest[0]].append((snapshot, type_key))
                 if manifest[0] not in self.needed:
                     self.needed[manifest[0]] = self._type_index(type_key)
