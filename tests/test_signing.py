@@ -89,7 +89,7 @@ def test_signature_covers_the_record_without_itself(keys: tuple[Path, Path], tmp
     key = load_public_key(public.read_bytes(), "pub")
     assert first["signature"]["alg"] == "Ed25519"
     assert first["signature"]["key"] == fingerprint(key)
-    assert verify(first, key).status == "valid"
+    assert verify(first, [key]).status == "valid"
     key.verify(base64.b64decode(first["signature"]["value"]), unsigned_bytes(first))
     # the chain names the signed bytes: the signature is part of what the successor's previous covers
     assert second["previous"] == hashlib.sha256(canonical_bytes(first)).hexdigest()
@@ -104,7 +104,7 @@ def test_check_verifies_every_signature(keys: tuple[Path, Path], tmp_path: Path)
     assert "3 valid" in result.stdout
     report = json.loads(cli("check", "--store", root, "--public-key", public, "--json").stdout)
     assert report["signatures"]["valid"] == 3
-    assert report["signatures"]["key"] == fingerprint(load_public_key(public.read_bytes(), "pub"))
+    assert report["signatures"]["keys"] == [fingerprint(load_public_key(public.read_bytes(), "pub"))]
 
 
 def test_unsigned_record_is_damage_with_a_key_and_a_warning_without(
@@ -115,7 +115,7 @@ def test_unsigned_record_is_damage_with_a_key_and_a_warning_without(
     repo = signed_repo(root, private, count=2)
     repo.signer = None
     unsigned = snapshot(repo, [user(1)], started="2026-02-01T00:00:00Z")
-    report = check(LocalBackend(root), public_key=load_public_key(public.read_bytes(), "pub"))
+    report = check(LocalBackend(root), public_keys=[load_public_key(public.read_bytes(), "pub")])
     assert [(p.key, p.severity) for p in report.problems] == [(unsigned.key, "damage")]
     assert "unsigned" in report.problems[0].message
     without = check(LocalBackend(root))
@@ -123,14 +123,22 @@ def test_unsigned_record_is_damage_with_a_key_and_a_warning_without(
     assert without.exit_code() == 0 and without.exit_code(strict=True) == 1
 
 
-def test_another_key_is_named(keys: tuple[Path, Path], tmp_path: Path) -> None:
-    private, _ = keys
+def test_another_key_is_named_and_rotated_keys_verify_together(
+    keys: tuple[Path, Path], tmp_path: Path
+) -> None:
+    private, public = keys
     root = tmp_path / "repo"
     signed_repo(root, private, count=1)
     assert cli("key", "generate", "--out", tmp_path / "other.pem").exit_code == 0
     result = cli("check", "--store", root, "--public-key", tmp_path / "other.pub.pem")
     assert result.exit_code == 1
     assert "signature other-key: signed by key" in result.stdout
+    repo = Repository.open(LocalBackend(root))
+    repo.signer = signer(load_private_key((tmp_path / "other.pem").read_bytes(), "other"))
+    snapshot(repo, [user(1)], started="2026-02-01T00:00:00Z")  # after a key rotation
+    both = cli("check", "--store", root, "--public-key", public, "--public-key", tmp_path / "other.pub.pem")
+    assert both.exit_code == 0, both.stdout
+    assert "2 valid" in both.stdout
 
 
 def test_altered_signed_record_fails_its_signature(keys: tuple[Path, Path], tmp_path: Path) -> None:
@@ -144,7 +152,7 @@ def test_altered_signed_record_fails_its_signature(keys: tuple[Path, Path], tmp_
     head.write_bytes(canonical_bytes(data))
     unkeyed = check(LocalBackend(root))
     assert unkeyed.exit_code() == 0  # the chain cannot see an edit of its head
-    report = check(LocalBackend(root), public_key=load_public_key(public.read_bytes(), "pub"))
+    report = check(LocalBackend(root), public_keys=[load_public_key(public.read_bytes(), "pub")])
     assert [p.key for p in report.damage] == [f"snapshots/{head.name}"]
     assert "altered after signing" in report.damage[0].message
 

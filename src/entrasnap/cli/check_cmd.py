@@ -77,11 +77,11 @@ def check(
     read_data: bool = typer.Option(
         False, "--read-data", help="Also read every pack once and re-hash every object in it."
     ),
-    public_key: Path | None = typer.Option(
-        None,
+    public_keys: list[Path] = typer.Option(
+        [],
         "--public-key",
-        help="Verify every snapshot record's signature with this Ed25519 public key (PEM); "
-        "with it, an unsigned record is damage.",
+        help="Verify every snapshot record's signature with this Ed25519 public key (PEM; repeat it for "
+        "the old and new keys after a rotation); with it, an unsigned record is damage.",
     ),
     strict: bool = typer.Option(
         False, "--strict", help="Count warnings (leftovers of interrupted runs, unknown files) as damage."
@@ -97,14 +97,14 @@ def check(
     from entrasnap.store.signing import public_key_from_file
 
     with handle_errors(EXIT_UNUSABLE):
-        key = public_key_from_file(public_key) if public_key is not None else None
+        keys = [public_key_from_file(path) for path in public_keys]
         progress = BarProgress() if read_data and sys.stderr.isatty() else None
         try:
             operator = operator_key(encryption_key)
             report = check_repository(
                 open_store(store),
                 read_data=read_data,
-                public_key=key,
+                public_keys=keys,
                 progress=progress,
                 opener=lambda backend: Repository.open(backend, key=operator),
             )
@@ -131,7 +131,7 @@ def print_report(report: CheckReport, strict: bool) -> None:
         head = report.head
         typer.echo(f"chain head: sequence {head['sequence']}, sha256 {head['hash']} ({head['file']})")
     counts = ", ".join(f"{n} {status}" for status, n in sorted(report.signatures.items())) or "no records"
-    verified = f"verified with key {report.key}" if report.key else "not verified: no --public-key"
+    verified = f"verified with {', '.join(report.keys)}" if report.keys else "not verified: no --public-key"
     typer.echo(f"signatures: {counts} ({verified})")
     for link in report.forgotten[:MAX_FORGOTTEN_SHOWN]:
         typer.echo(

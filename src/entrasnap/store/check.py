@@ -21,7 +21,7 @@ import json
 import os
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -96,8 +96,8 @@ class CheckReport:
     forgotten: list[dict[str, Any]] = field(default_factory=list)
     """The chain's links that are tombstones: snapshots removed by forget (sequence, id, tenant, ...)."""
     signatures: dict[str, int] = field(default_factory=dict)
-    key: str | None = None
-    """Fingerprint of the public key signatures were verified with (None: not verified)."""
+    keys: list[str] = field(default_factory=list)
+    """Fingerprints of the public keys signatures were verified with (none: not verified)."""
 
     def add(self, severity: str, key: str, message: str) -> None:
         self.problems.append(Problem(severity, key, message))
@@ -129,7 +129,7 @@ class CheckReport:
             "head": self.head,
             "damagedSnapshots": self.damaged_snapshots,
             "forgotten": self.forgotten,
-            "signatures": {"key": self.key, **self.signatures},
+            "signatures": {"keys": self.keys, **self.signatures},
             "problems": [p.as_json() for p in self.problems],
         }
 
@@ -138,16 +138,18 @@ def check(
     backend: Backend,
     *,
     read_data: bool = False,
-    public_key: Ed25519PublicKey | None = None,
+    public_keys: Sequence[Ed25519PublicKey] = (),
     progress: CheckProgress | None = None,
     opener: Callable[[Backend], Repository] = Repository.open,
 ) -> CheckReport:
-    """Check the repository in ``backend``; StoreError when there is no repository to check there."""
+    """Check the repository in ``backend``; StoreError when there is no repository to check there.
+
+    With ``public_keys``, every record must be signed by one of them."""
     report = CheckReport(store=str(backend), read_data=read_data)
     listing = _listing(backend)
     repo = _open(backend, opener, listing, report)
     if repo is not None:
-        _Checker(repo, listing, report, public_key, progress).run()
+        _Checker(repo, listing, report, public_keys, progress).run()
     return report
 
 
@@ -190,7 +192,7 @@ class _Checker:
         repo: Repository,
         listing: dict[str, int],
         report: CheckReport,
-        public_key: Ed25519PublicKey | None,
+        public_keys: Sequence[Ed25519PublicKey],
         progress: CheckProgress | None,
     ) -> None:
         self.repo = repo
@@ -198,7 +200,7 @@ class _Checker:
         self.codec: Codec = repo.codec
         self.listing = listing
         self.report = report
-        self.public_key = public_key
+        self.public_keys = public_keys
         self.progress = progress
         self.records: list[Link] = []
         self.data: dict[str, dict[str, Any]] = {}
@@ -332,7 +334,7 @@ class _Checker:
 
     def check_signatures(self) -> None:
         counts: dict[str, int] = defaultdict(int)
-        if self.public_key is None:
+        if not self.public_keys:
             signed_seen = False
             for record in sorted(self.records, key=lambda r: r.sequence or 0):
                 data = self.data.get(record.key)
@@ -350,10 +352,10 @@ class _Checker:
         else:
             from entrasnap.store.signing import fingerprint
 
-            self.report.key = fingerprint(self.public_key)
+            self.report.keys = [fingerprint(key) for key in self.public_keys]
             for record in self.records:
                 if (data := self.data.get(record.key)) is not None:
-                    verdict = verify(data, self.public_key)
+                    verdict = verify(data, self.public_keys)
                     counts[verdict.status] += 1
                     if verdict.status != "valid":
                         self.damage(record.key, f"signature {verdict.status}: {verdict.detail}")

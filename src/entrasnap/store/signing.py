@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -143,8 +143,9 @@ class Verdict:
     detail: str = ""
 
 
-def verify(data: dict[str, Any], public_key: Ed25519PublicKey) -> Verdict:
-    """Whether a parsed record carries a valid signature by ``public_key``."""
+def verify(data: dict[str, Any], public_keys: Sequence[Ed25519PublicKey]) -> Verdict:
+    """Whether a parsed record carries a valid signature by one of ``public_keys`` (old and new keys,
+    after a rotation)."""
     from cryptography.exceptions import InvalidSignature
 
     signature = data.get(SIGNATURE_FIELD)
@@ -152,9 +153,11 @@ def verify(data: dict[str, Any], public_key: Ed25519PublicKey) -> Verdict:
         return Verdict("unsigned", "the record is not signed")
     if not isinstance(signature, dict) or signature.get("alg") != ALGORITHM:
         return Verdict("invalid", f"the signature field is malformed or not {ALGORITHM}")
-    expected = fingerprint(public_key)
-    if signature.get("key") != expected:
-        return Verdict("other-key", f"signed by key {str(signature.get('key'))[:16]}…, not {expected[:16]}…")
+    keys = {fingerprint(key): key for key in public_keys}
+    public_key = keys.get(str(signature.get("key")))
+    if public_key is None:
+        given = ", ".join(f"{k[:16]}…" for k in keys)
+        return Verdict("other-key", f"signed by key {str(signature.get('key'))[:16]}…, not by {given}")
     try:
         value = base64.b64decode(str(signature.get("value")), validate=True)
         public_key.verify(value, unsigned_bytes(data))
