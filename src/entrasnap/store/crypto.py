@@ -8,7 +8,6 @@ followed by GCM's 16-byte tag): any change to them fails authentication and read
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 
@@ -60,7 +59,7 @@ class EncryptedCodec:
         self._aead = AESGCM(data_key)
 
     def object_id(self, data: bytes) -> str:
-        return hmac.new(self._id_key, data, hashlib.sha256).hexdigest()
+        return hmac.digest(self._id_key, data, "sha256").hex()
 
     def seal(self, data: bytes) -> bytes:
         return _encrypt(self._aead, PLAIN.seal(data), None)
