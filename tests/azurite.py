@@ -182,8 +182,8 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection
 
 @dataclass
 class Fault:
-    """Answer ``status`` (or wait ``delay`` seconds first) for every ``every``-th matching request,
-    ``count`` times in all."""
+    """For every ``every``-th matching request, ``count`` times in all: answer ``status`` instead of
+    forwarding, or forward and hold the answer back ``delay`` seconds."""
 
     status: int | None = None
     delay: float = 0.0
@@ -232,8 +232,6 @@ class FaultProxy(Endpoint):
                     chosen = next((f for f in proxy.faults if f.take(method)), None)
                 if proxy.hook is not None:
                     proxy.hook(method, self.path)
-                if chosen is not None and chosen.delay:
-                    time.sleep(chosen.delay)
                 if chosen is not None and chosen.status:
                     self._answer(chosen.status, [("x-ms-error-code", "ServerBusy")], b"")
                     return
@@ -248,8 +246,13 @@ class FaultProxy(Endpoint):
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return
+                if chosen is not None and chosen.delay:
+                    time.sleep(chosen.delay)  # a slow answer: the request has been carried out
                 kept = [(k, v) for k, v in answer.getheaders() if k.lower() not in HOP_BY_HOP]
-                self._answer(answer.status, kept, data, head=method == "HEAD")
+                try:
+                    self._answer(answer.status, kept, data, head=method == "HEAD")
+                except OSError:
+                    self.close_connection = True  # the client gave up waiting (a timed-out request)
 
             def _answer(
                 self, status: int, headers: list[tuple[str, str]], data: bytes, *, head: bool = False
@@ -266,7 +269,11 @@ class FaultProxy(Endpoint):
 
             do_GET = do_PUT = do_HEAD = do_DELETE = do_POST = _handle
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request: object, client_address: object) -> None:
+                pass  # a client that hung up: nothing to report
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = int(self.server.server_address[1])
         threading.Thread(target=self.server.serve_forever, daemon=True).start()

@@ -209,7 +209,7 @@ class AzureBlobBackend:
         if isinstance(exc, ServiceRequestError):
             return StoreError(f"cannot reach {where} at {self.container.url}: {first}")
         if isinstance(exc, ServiceResponseError):
-            return StoreError(f"{where} did not answer in time (after {RETRIES} retries): {first}")
+            return StoreError(f"{where} did not answer (connection lost or timed out; retried): {first}")
         if isinstance(exc, HttpResponseError) and status is not None:
             return StoreError(f"{where} answered {status} {code or ''}".rstrip() + f" (retried): {first}")
         return StoreError(f"{where}: {first}")
