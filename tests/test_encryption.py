@@ -161,6 +161,8 @@ def test_key_errors_are_one_line(tmp_path: Path, key_env: str, monkeypatch: pyte
 def test_tampered_ciphertext_reads_as_damage(tmp_path: Path, key_env: str) -> None:
     root = tmp_path / "repo"
     repository, object_hash = encrypted_repository(root, key_env)
+    clean = cli("check", "--read-data", "--store", root, "--encryption-key", "env:OPERATOR_KEY")
+    assert clean.exit_code == 0, clean.stdout + clean.stderr
     pack_id, offset, length = repository.locate(object_hash) or ("", 0, 0)
     pack = root / "data" / pack_id[:2] / pack_id
     data = bytearray(pack.read_bytes())
@@ -169,6 +171,10 @@ def test_tampered_ciphertext_reads_as_damage(tmp_path: Path, key_env: str) -> No
     reopened = Repository.open(LocalBackend(root), key=parse_key(key_env))
     with pytest.raises(StoreError, match=f"object {object_hash} is damaged"):
         reopened.get(object_hash)
+
+    checked = cli("check", "--read-data", "--store", root, "--encryption-key", "env:OPERATOR_KEY", "--json")
+    assert checked.exit_code != 0
+    assert [p["file"] for p in json.loads(checked.stdout)["problems"]] == [f"data/{pack_id[:2]}/{pack_id}"]
 
     record = next((root / "snapshots").iterdir())
     body = bytearray(record.read_bytes())
