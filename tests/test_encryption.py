@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from azurite import ACCOUNT, Azurite
 from entrasnap.cli.key_option import (
     KeyReferenceError,
     VaultSecret,
@@ -26,9 +27,9 @@ from entrasnap.cli.key_option import (
 )
 from entrasnap.fakegraph import mutate
 from entrasnap.fakegraph.service import RunningFakeGraph
-from entrasnap.store import LocalBackend, Repository, StoreError
+from entrasnap.store import Backend, LocalBackend, Repository, StoreError
 from entrasnap.store.codec import PLAIN, DamagedError
-from entrasnap.store.keys import EncryptionKeyError, MasterKey, generate_key, parse_key
+from entrasnap.store.keys import EncryptionKeyError, MasterKey, generate_key, parse_key, rotate
 from test_snapshot_cli import cli, isolated, one_error_line
 from test_snapshot_robustness import snapshot
 
@@ -117,9 +118,10 @@ def test_the_readable_check_finds_what_a_plain_repository_shows(tmp_path: Path) 
     assert b"Visible Person" in visible and b"plain.example" in visible
 
 
-def encrypted_repository(root: Path, key: str) -> tuple[Repository, str]:
+def encrypted_repository(root: Path | Backend, key: str) -> tuple[Repository, str]:
     """An encrypted repository with one snapshot of one object; (repository, the object's hash)."""
-    repository = Repository.init(LocalBackend(root), key=parse_key(key))
+    backend = LocalBackend(root) if isinstance(root, Path) else root
+    repository = Repository.init(backend, key=parse_key(key))
     writer = repository.writer({"tenant": {"id": "t-1", "domain": "secret.example"}})
     writer.add("users", "u-1", {"id": "u-1", "object": {"displayName": "Hidden Person"}}, "Hidden Person")
     writer.finish_type("users", "ok")
@@ -215,6 +217,25 @@ def test_rotation_keeps_data_readable_with_the_new_key_only(
     assert json.loads(shown.stdout)["object"]["displayName"] == "Hidden Person"
     one_error_line(cli("list", "--store", root, "--encryption-key", "env:OPERATOR_KEY"), "does not open")
     one_error_line(cli(*rotate, f"file:{tmp_path}/new.key"), "does not open")
+
+
+def test_encrypted_repository_on_azure_blob(azurite: Azurite, azure_env: None, key_env: str) -> None:
+    """Key files are created, listed and deleted through the Azure backend like any other file."""
+    from entrasnap.cli.store_option import open_store
+
+    backend = open_store(
+        f"az://{ACCOUNT}/{azurite.new_container()}",
+        {"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string},
+    )
+    repository, object_hash = encrypted_repository(backend, key_env)
+    new_key = parse_key(generate_key())
+    added, removed = rotate(backend, repository.id, parse_key(key_env), new_key)
+    assert list(backend.list("keys/")) == [added] and removed and added not in removed
+    reopened = Repository.open(backend, key=new_key)
+    assert reopened.get(object_hash)["object"] == {"displayName": "Hidden Person"}
+    assert reopened.find("latest").tenant["domain"] == "secret.example"
+    with pytest.raises(EncryptionKeyError, match="does not open"):
+        Repository.open(backend, key=parse_key(key_env))
 
 
 def test_codec_ids_are_keyed_and_sealing_is_randomised() -> None:
