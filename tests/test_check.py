@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
+from azurite import ACCOUNT, Azurite
 from entrasnap.cli.main import app
 from entrasnap.store import LocalBackend, Repository, SnapshotRecord
 from entrasnap.store.canonical import canonical_bytes, digest
@@ -22,6 +23,7 @@ from entrasnap.store.check import CheckReport, check
 from entrasnap.store.codec import PLAIN
 from entrasnap.store.index import parse_index
 from entrasnap.store.keys import generate_key, parse_key
+from entrasnap.store.location import open_backend
 from repo_tools import damage, stored_at
 from test_snapshot_cli import one_error_line
 from test_store import group, user
@@ -395,3 +397,17 @@ def test_damaged_config_with_data_is_damage(repo: tuple[Path, list[SnapshotRecor
     assert "damage: config.json:" in result.stdout
     (root / "config.json").unlink()
     assert "damage: config.json:" in cli("check", "--store", root).stdout
+
+
+@pytest.mark.usefixtures("azure_env")
+def test_check_on_azure_blob_storage(repo: tuple[Path, list[SnapshotRecord]], azurite: Azurite) -> None:
+    """The same checks through the Azure backend (a prefix inside a container, on Azurite)."""
+    root, _ = repo
+    store = f"az://{ACCOUNT}/{azurite.new_container()}/tenants/contoso"
+    backend = open_backend(store, connection_string=azurite.connection_string)
+    for key in LocalBackend(root).list(""):
+        backend.create(key, (root / key).read_bytes())
+    assert check(backend, read_data=True).problems == []
+    pack = next(iter(backend.list("data/")))
+    backend.delete(pack)
+    one(check(backend), pack, "missing: index/")

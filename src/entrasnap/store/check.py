@@ -176,14 +176,18 @@ def _open(
     except StoreError as exc:
         if not any(k != CONFIG_KEY and k.startswith(KNOWN_TOP) for k in listing):
             raise  # nothing here looks like a repository
-        if CONFIG_KEY in listing:
-            try:
-                json.loads(backend.read(CONFIG_KEY))
-                raise
-            except ValueError:
-                pass
+        if CONFIG_KEY in listing and _is_json(backend.read(CONFIG_KEY)):
+            raise  # readable, but another format, a newer version or a key problem
         report.add(DAMAGE, CONFIG_KEY, f"{exc}; nothing else can be checked without it")
         return None
+
+
+def _is_json(raw: bytes) -> bool:
+    try:
+        json.loads(raw)
+    except ValueError:
+        return False
+    return True
 
 
 class _Checker:
@@ -228,6 +232,8 @@ class _Checker:
         self.corrupt: set[str] = set()
         self.lost: set[str] = set()
         """Needed objects: not found, not matching their hash, in a missing or damaged pack."""
+        self.verified: set[tuple[str, str, int]] = set()
+        """(hash, pack key, offset) of the manifests and chunks the walk read and re-hashed."""
 
     def damage(self, key: str, message: str) -> None:
         self.report.add(DAMAGE, key, message)
@@ -486,31 +492,38 @@ class _Checker:
                         self.chunks[chunk[0]] = parse_location(chunk[1]) if len(chunk) > 1 else None
                 else:
                     self.damage(self._where(hash_hex), f"manifest {hash_hex} has a malformed chunk entry")
-        for hash_hex, entries in self._chunk_entries(self.chunks):
-            for entry in entries:
-                if entry[1] not in self.needed:
-                    self.needed[entry[1]] = self.needed[hash_hex]
-                    if entry[1] not in self.locations and entry[1] not in self.unindexed:
-                        self.missing.add(entry[1])
-                        at = parse_location(entry[3]) if len(entry) > 3 else None
-                        self.damage(
-                            pack_key(at[0]) if at else INDEX_PREFIX,
-                            f"object {entry[1]} ({self._type(entry[1])} {entry[0]}) is missing: no index "
-                            "lists it and no pack holds it",
-                        )
+        for hash_hex, hashes, entries in self._chunk_entries(self.chunks):
+            fresh = set(hashes).difference(self.needed)  # most entries were seen in an earlier chunk
+            self.needed.update(dict.fromkeys(fresh, self.needed[hash_hex]))
+            absent = fresh.difference(self.locations).difference(self.unindexed)
+            for entry in (e for e in entries if absent and e[1] in absent):
+                self.missing.add(entry[1])
+                at = parse_location(entry[3]) if len(entry) > 3 else None
+                self.damage(
+                    pack_key(at[0]) if at else INDEX_PREFIX,
+                    f"object {entry[1]} ({self._type(entry[1])} {entry[0]}) is missing: no index lists it "
+                    "and no pack holds it",
+                )
         self.report.objects_needed = len(self.needed)
         self._report_uses()
 
     def _chunk_entries(
         self, chunks: dict[str, Location | None], quiet: bool = False
-    ) -> Iterable[tuple[str, list[list[Any]]]]:
-        """(hash, well-formed entries) of each manifest chunk that can be read."""
+    ) -> Iterable[tuple[str, list[str], list[list[Any]]]]:
+        """(hash, object hashes, well-formed entries) of each manifest chunk that can be read."""
         for hash_hex, value in self._read_small(chunks, "manifest chunk", quiet):
             entries = value.get("entries", []) if isinstance(value, dict) else []
+            try:
+                hashes = [e[1] for e in entries]  # the fast path: a well-formed chunk
+                hash(tuple(hashes))  # a non-string hash is then simply not found (reported missing)
+                yield hash_hex, hashes, entries
+                continue
+            except (TypeError, IndexError, KeyError):
+                pass
             good = [e for e in entries if isinstance(e, list) and len(e) >= 2 and isinstance(e[1], str)]
-            if len(good) != len(entries) and not quiet:
+            if not quiet:
                 self.damage(self._where(hash_hex), f"manifest chunk {hash_hex} has a malformed entry")
-            yield hash_hex, good
+            yield hash_hex, [e[1] for e in good], good
 
     def _type_index(self, type_key: str) -> int:
         if type_key not in self.type_keys:
@@ -551,6 +564,7 @@ class _Checker:
                 stored = span[at[1] - start : at[1] - start + at[2]] if span is not None else None
                 value = self._decode(hash_hex, key, at, stored)
                 if value is not None:
+                    self.verified.add((hash_hex, key, at[1]))
                     yield hash_hex, value
                 elif not quiet:
                     self.corrupt.add(hash_hex)
@@ -597,8 +611,8 @@ class _Checker:
             return
         readable = {h: at for h, at in self.chunks.items() if h not in bad}
         bad_chunks = bad.intersection(self.chunks)
-        for hash_hex, entries in self._chunk_entries(readable, quiet=True):
-            if any(entry[1] in bad for entry in entries):
+        for hash_hex, hashes, _ in self._chunk_entries(readable, quiet=True):
+            if not bad.isdisjoint(hashes):
                 bad_chunks.add(hash_hex)
         damaged: dict[str, set[str]] = defaultdict(set)
         for manifest, users in self.manifest_users.items():
@@ -637,6 +651,8 @@ class _Checker:
 
     def _verify_blob(self, data: bytes, key: str, hash_hex: str, offset: int, length: int) -> None:
         self.report.objects_verified += 1
+        if (hash_hex, key, offset) in self.verified:
+            return  # a manifest or chunk re-hashed by the walk, at this very place
         stored = data[offset : offset + length]
         reason = ""
         if len(stored) != length:
