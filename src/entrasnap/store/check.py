@@ -48,8 +48,8 @@ SNAPSHOTS, DATA, FORGOTTEN = "snapshots/", "data/", "forgotten/"
 KNOWN_TOP = (CONFIG_KEY, SNAPSHOTS, DATA, INDEX_PREFIX, FORGOTTEN, "locks/", "keys/")
 _RECORD_RE = re.compile(r"^snapshots/\d{8}T\d{6}Z-([0-9a-f]{32})\.json$")
 _PACK_RE = re.compile(r"^data/([0-9a-f]{2})/(\1[0-9a-f]{30})$")
-_MAX_SPAN = 32 * 1024 * 1024
-"""Objects in one pack are fetched with one ranged read when they lie within this many bytes."""
+_MAX_GAP = 256 * 1024
+"""Objects of one pack are fetched with one ranged read while the bytes between them are fewer."""
 
 Blobs = list[tuple[str, int, int]]
 
@@ -557,26 +557,32 @@ class _Checker:
                 by_pack[at[0]].append((hash_hex, at))
         for pack_id, items in sorted(by_pack.items()):
             key = pack_key(pack_id)
-            start = min(at[1] for _, at in items)
-            end = max(at[1] + at[2] for _, at in items)
-            span = self._range(key, start, end - start) if end - start <= _MAX_SPAN else None
-            for hash_hex, at in sorted(items, key=lambda item: item[1][1]):
-                stored = span[at[1] - start : at[1] - start + at[2]] if span is not None else None
-                value = self._decode(hash_hex, key, at, stored)
-                if value is not None:
-                    self.verified.add((hash_hex, key, at[1]))
-                    yield hash_hex, value
-                elif not quiet:
-                    self.corrupt.add(hash_hex)
-                    self.damage(
-                        key,
-                        f"{kind} {hash_hex} ({self._type(hash_hex)}) at offset {at[1]} is corrupt: its "
-                        "content does not match its hash",
-                    )
+            for group in _runs(sorted(items, key=lambda item: item[1][1])):
+                start = group[0][1][1]
+                span = self._range(key, start, max(at[1] + at[2] for _, at in group) - start)
+                for hash_hex, at in group:
+                    stored = span[at[1] - start : at[1] - start + at[2]]
+                    yield from self._verified(kind, key, hash_hex, at, stored, quiet)
 
-    def _decode(self, hash_hex: str, key: str, at: Location, stored: bytes | None) -> Any:
+    def _verified(
+        self, kind: str, key: str, hash_hex: str, at: Location, stored: bytes, quiet: bool
+    ) -> Iterable[tuple[str, Any]]:
+        """(hash, value) of one manifest or chunk if its stored bytes match its hash; else damage."""
+        value = self._decode(hash_hex, stored)
+        if value is not None:
+            self.verified.add((hash_hex, key, at[1]))
+            yield hash_hex, value
+        elif not quiet:
+            self.corrupt.add(hash_hex)
+            self.damage(
+                key,
+                f"{kind} {hash_hex} ({self._type(hash_hex)}) at offset {at[1]} is corrupt: its content "
+                "does not match its hash",
+            )
+
+    def _decode(self, hash_hex: str, stored: bytes) -> Any:
         try:
-            data = self.codec.unseal(stored if stored is not None else self._range(key, at[1], at[2]))
+            data = self.codec.unseal(stored)
             return orjson.loads(data) if self.codec.object_id(data) == hash_hex else None
         except (DamagedError, StoreError, orjson.JSONDecodeError):
             return None
@@ -670,6 +676,18 @@ class _Checker:
             if hash_hex in self.needed:
                 self.corrupt.add(hash_hex)
             self.damage(key, f"object {hash_hex} at offset {offset} is {reason} ({needed})")
+
+
+def _runs(items: list[tuple[str, Location]]) -> Iterable[list[tuple[str, Location]]]:
+    """Objects sorted by offset, grouped into runs with less than _MAX_GAP bytes between neighbours."""
+    run: list[tuple[str, Location]] = []
+    for item in items:
+        if run and item[1][1] - (run[-1][1][1] + run[-1][1][2]) >= _MAX_GAP:
+            yield run
+            run = []
+        run.append(item)
+    if run:
+        yield run
 
 
 def _types(data: dict[str, Any] | None) -> Iterable[tuple[str, Any]]:
