@@ -122,6 +122,7 @@ def print_report(report: CheckReport, strict: bool) -> None:
     typer.echo(
         f"repository {report.store}: {report.snapshots} snapshots, {report.index_files} index files, "
         f"{report.packs} packs ({report.pack_bytes:,} bytes), {report.objects_needed:,} objects needed"
+        + (f", {report.objects_unused:,} not needed (prune removes them)" if report.objects_unused else "")
     )
     if report.read_data:
         typer.echo(f"data: {report.objects_verified:,} objects re-hashed, {report.bytes_read:,} bytes read")

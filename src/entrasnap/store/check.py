@@ -88,6 +88,8 @@ class CheckReport:
     pack_bytes: int = 0
     objects_indexed: int = 0
     objects_needed: int = 0
+    objects_unused: int = 0
+    """Indexed objects no snapshot needs (after forget; prune removes them): not damage."""
     objects_verified: int = 0
     bytes_read: int = 0
     head: dict[str, Any] | None = None
@@ -124,6 +126,7 @@ class CheckReport:
             "packBytes": self.pack_bytes,
             "objectsIndexed": self.objects_indexed,
             "objectsNeeded": self.objects_needed,
+            "objectsUnused": self.objects_unused,
             "objectsVerified": self.objects_verified,
             "bytesRead": self.bytes_read,
             "head": self.head,
@@ -505,6 +508,7 @@ class _Checker:
                     "and no pack holds it",
                 )
         self.report.objects_needed = len(self.needed)
+        self.report.objects_unused = len(self.locations.keys() - self.needed.keys())
         self._report_uses()
 
     def _chunk_entries(
