@@ -391,6 +391,24 @@ def test_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
     one_error_line(result, "not an entrasnap repository")
 
 
+def test_newer_format_or_wrong_key_cannot_be_checked(
+    repo: tuple[Path, list[SnapshotRecord]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, _ = repo
+    monkeypatch.delenv("ENTRASNAP_ENCRYPTION_KEY", raising=False)
+    config = json.loads((root / "config.json").read_bytes())
+    (root / "config.json").write_bytes(canonical_bytes({**config, "version": 3}))
+    result = cli("check", "--store", root)
+    assert result.exit_code == 2
+    one_error_line(result, "format version 3", "upgrade entrasnap")
+    encrypted = tmp_path / "encrypted"
+    build(encrypted, parse_key(generate_key()))
+    monkeypatch.setenv("OTHER_KEY", generate_key())
+    wrong = cli("check", "--store", encrypted, "--encryption-key", "env:OTHER_KEY")
+    assert wrong.exit_code == 2
+    one_error_line(wrong)
+
+
 def test_damaged_config_with_data_is_damage(repo: tuple[Path, list[SnapshotRecord]]) -> None:
     root, _ = repo
     (root / "config.json").write_text("{not json")
