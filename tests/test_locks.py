@@ -160,6 +160,12 @@ def test_unlock_removes_stale_locks_and_with_remove_all_every_lock(tmp_path: Pat
     result = cli("unlock", "--store", tmp_path / "r", "--remove-all")
     assert result.exit_code == 0 and not store.exists(live)
     assert "no stale locks" in cli("unlock", "--store", tmp_path / "r").stderr
+    nowhere = cli("unlock", "--store", tmp_path / "nowhere")
+    assert (
+        nowhere.exit_code == 1
+        and nowhere.stderr.startswith("error: ")
+        and "not an entrasnap repository" in nowhere.stderr
+    )
 
 
 HOLD = """
@@ -201,24 +207,19 @@ def test_prune_and_forget_wait_for_a_running_snapshot_and_fail_naming_it(tmp_pat
 def test_a_snapshot_waits_for_a_prune(tmp_path: Path, fakegraph: RunningFakeGraph) -> None:
     root = tmp_path / "r"
     Repository.init(LocalBackend(root))
+    args = ["--graph-url", fakegraph.url, "--access-token", "any", "--tenant", fakegraph.tenant_id]
     prune = hold(root, EXCLUSIVE, "prune")
     try:
-        result = cli(
-            "snapshot",
-            "--graph-url",
-            fakegraph.url,
-            "--access-token",
-            "any",
-            "--tenant",
-            fakegraph.tenant_id,
-            "--store",
-            root,
-            "--types",
-            "users",
-        )
+        result = cli("snapshot", *args, "--store", root, "--types", "users")
     finally:
         prune.kill()
         prune.wait()
     assert result.exit_code == 1
     assert f"locked exclusively by prune (process {prune.pid}" in result.stderr
     assert Repository.open(LocalBackend(root)).snapshots() == []
+    result = cli("snapshot", *args, "--store", root, "--types", "users")  # the dead prune's lock is stale
+    assert result.exit_code == 0, result.stderr
+    assert (
+        len(Repository.open(LocalBackend(root)).snapshots()) == 1
+        and repository_locks(LocalBackend(root)) == []
+    )

@@ -198,9 +198,13 @@ def unlock(
     """Remove stale locks: those of ended processes (same host) or not refreshed for 30 minutes."""
     from entrasnap.cli.store_option import open_store
     from entrasnap.store.lock import remove_locks
+    from entrasnap.store.repository import CONFIG_KEY
 
     with handle_errors():
-        removed = remove_locks(open_store(store), everything=remove_all)
+        backend = open_store(store)
+        if not backend.exists(CONFIG_KEY):
+            raise fail(f"{store} is not an entrasnap repository (no config.json)")
+        removed = remove_locks(backend, everything=remove_all)
         for lock in removed:
             err.print(f"removed {lock.describe()}")
         err.print(f"{len(removed)} lock(s) removed" if removed else "no stale locks")
