@@ -431,3 +431,16 @@ def test_check_on_azure_blob_storage(repo: tuple[Path, list[SnapshotRecord]], az
     pack = next(iter(backend.list("data/")))
     backend.delete(pack)
     one(check(backend), pack, "missing: index/")
+
+
+def test_every_command_prints_its_help() -> None:
+    """Help texts are rich markup: a stray [/…] in one (such as az://…[/PREFIX]) broke every --help."""
+    import typer.main
+
+    group = typer.main.get_command(app)
+    assert isinstance(group, typer.core.TyperGroup)
+    names = [[name] for name in group.commands] + [["key", "generate"], ["key", "--help"]]
+    for name in names:
+        result = cli(*name, "--help")
+        assert result.exit_code == 0, (name, result.output)
+    assert "--public-key" in cli("check", "--help").output

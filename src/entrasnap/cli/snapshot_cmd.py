@@ -28,8 +28,8 @@ if TYPE_CHECKING:
 # `show` start fast.
 
 STORE_HELP = (
-    "Repository: a local folder (created on first use), az://ACCOUNT/CONTAINER[/PREFIX] or "
-    "https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX] (Azure Blob; see docs/AZURE.md)."
+    "Repository: a local folder (created on first use), az://ACCOUNT/CONTAINER\\[/PREFIX] or "
+    "https://ACCOUNT.blob.core.windows.net/CONTAINER\\[/PREFIX] (Azure Blob; see docs/AZURE.md)."
 )
 err_console = Console(stderr=True)
 
