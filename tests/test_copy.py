@@ -125,6 +125,14 @@ def test_copy_local_to_azure(tmp_path: Path, azurite: Azurite, azure_env: None) 
     assert back.exit_code == 0, back.stderr
     assert content(Repository.open(LocalBackend(tmp_path / "back"))) == content(src)
 
+    # retention on Azure Blob: forget the older contoso snapshot, prune what it alone used
+    forgot = cli("forget", "--store", remote, "--keep-last", "1", "--tenant", TENANT["domain"], env=env)
+    assert forgot.exit_code == 0, forgot.stderr
+    pruned = cli("prune", "--store", remote, "--max-unused", "0", env=env)
+    assert pruned.exit_code == 0 and "storage after:" in pruned.stderr, pruned.stderr
+    kept = {k: v for k, v in content(src).items() if k != src.snapshots()[0].id}
+    assert content(Repository.open(open_store(remote, env))) == kept
+
 
 def chain_gaps_of(repo: Repository) -> list[int]:
     records = sorted(repo.snapshots(), key=lambda r: r.sequence)
