@@ -301,6 +301,24 @@ def test_deleted_index_file_leaves_objects_findable_but_reported(
     assert Repository.open(LocalBackend(root)).find(records[0].id).id == records[0].id
 
 
+def test_pack_lost_with_its_index_file_is_one_line(repo: tuple[Path, list[SnapshotRecord]]) -> None:
+    root, records = repo
+    pack, _, _ = stored_at(root, user_record_hash(root, records[0], 0))
+    index_key = next(
+        k
+        for k in LocalBackend(root).list("index/")
+        if pack.name in (p for p, _ in parse_index((root / k).read_bytes(), k, PLAIN))
+    )
+    (root / index_key).unlink()
+    pack.unlink()
+    report = run(root)
+    key = pack.relative_to(root).as_posix()
+    message = one(report, key, "objects snapshots need are missing", "no pack holds them", "more")
+    assert [k for k, _ in found(report)].count(key) == 1
+    assert int(message.split()[0]) > 5
+    assert records[0].id in report.damaged_snapshots
+
+
 def test_truncated_pack_is_named(repo: tuple[Path, list[SnapshotRecord]]) -> None:
     root, records = repo
     pack, _, _ = stored_at(root, user_record_hash(root, records[3], 0))

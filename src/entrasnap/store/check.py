@@ -48,6 +48,8 @@ SNAPSHOTS, DATA, FORGOTTEN = "snapshots/", "data/", "forgotten/"
 KNOWN_TOP = (CONFIG_KEY, SNAPSHOTS, DATA, INDEX_PREFIX, FORGOTTEN, "locks/", "keys/")
 _RECORD_RE = re.compile(r"^snapshots/\d{8}T\d{6}Z-([0-9a-f]{32})\.json$")
 _PACK_RE = re.compile(r"^data/([0-9a-f]{2})/(\1[0-9a-f]{30})$")
+MAX_LISTED = 5
+"""Missing objects named one by one in a message (the count says how many there are)."""
 _MAX_GAP = 256 * 1024
 """Objects of one pack are fetched with one ranged read while the bytes between them are fewer."""
 
@@ -495,6 +497,7 @@ class _Checker:
                         self.chunks[chunk[0]] = parse_location(chunk[1]) if len(chunk) > 1 else None
                 else:
                     self.damage(self._where(hash_hex), f"manifest {hash_hex} has a malformed chunk entry")
+        missing: dict[str, list[str]] = defaultdict(list)  # the pack they were said to be in -> objects
         for hash_hex, hashes, entries in self._chunk_entries(self.chunks):
             fresh = set(hashes).difference(self.needed)  # most entries were seen in an earlier chunk
             self.needed.update(dict.fromkeys(fresh, self.needed[hash_hex]))
@@ -502,11 +505,16 @@ class _Checker:
             for entry in (e for e in entries if absent and e[1] in absent):
                 self.missing.add(entry[1])
                 at = parse_location(entry[3]) if len(entry) > 3 else None
-                self.damage(
-                    pack_key(at[0]) if at else INDEX_PREFIX,
-                    f"object {entry[1]} ({self._type(entry[1])} {entry[0]}) is missing: no index lists it "
-                    "and no pack holds it",
-                )
+                where = pack_key(at[0]) if at else INDEX_PREFIX
+                missing[where].append(f"{entry[1]} ({self._type(entry[1])} {entry[0]})")
+        for where, objects in missing.items():
+            named = ", ".join(objects[:MAX_LISTED]) + (
+                f" and {len(objects) - MAX_LISTED} more" if len(objects) > MAX_LISTED else ""
+            )
+            self.damage(
+                where,
+                f"{len(objects)} objects snapshots need are missing (no index lists them, no pack holds them): {named}",
+            )
         self.report.objects_needed = len(self.needed)
         self.report.objects_unused = len(self.locations.keys() - self.needed.keys())
         self._report_uses()
