@@ -111,6 +111,27 @@ def test_copy_cli_local_to_local(tmp_path: Path) -> None:
     )
 
 
+def test_copies_are_signed_with_the_targets_key(tmp_path: Path) -> None:
+    """A source signature covers the source's bytes (sequence, previous): it is dropped; --signing-key signs."""
+    from entrasnap.store.signing import generate, public_key_from_file, signer_from_file, verify
+
+    private, public = tmp_path / "key.pem", tmp_path / "key.pub"
+    pem, pub = generate()
+    private.write_bytes(pem)
+    public.write_bytes(pub)
+    src = source(tmp_path / "a")
+    src.signer = signer_from_file(private)
+    assert "signature" in take(src, "2026-01-05T10:00:00Z", [user(1)]).data
+    unsigned = cli("copy", "--from", tmp_path / "a", "--to", tmp_path / "b")
+    assert unsigned.exit_code == 0, unsigned.stderr
+    assert all("signature" not in r.data for r in Repository.open(LocalBackend(tmp_path / "b")).snapshots())
+    result = cli("copy", "--from", tmp_path / "a", "--to", tmp_path / "c", "--signing-key", private)
+    assert result.exit_code == 0, result.stderr
+    copies = Repository.open(LocalBackend(tmp_path / "c")).snapshots()
+    keys = [public_key_from_file(public)]
+    assert len(copies) == 4 and all(verify(r.data, keys).status == "valid" for r in copies)
+
+
 def test_copy_local_to_azure(tmp_path: Path, azurite: Azurite, azure_env: None) -> None:
     src = source(tmp_path / "a")
     env = {"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string}

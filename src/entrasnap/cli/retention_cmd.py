@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -223,6 +224,12 @@ def copy(
         metavar="REF",
         help="The source's key, when it differs. " + REFERENCE_HELP,
     ),
+    signing_key: Path | None = typer.Option(
+        None,
+        "--signing-key",
+        envvar="ENTRASNAP_SIGNING_KEY",
+        help="Sign the copied records with this Ed25519 private key (PEM), as `snapshot --signing-key` does.",
+    ),
 ) -> None:
     """Copy snapshots into another repository (e.g. local to Azure), skipping what is already there.
 
@@ -233,8 +240,12 @@ def copy(
     from entrasnap.store.retention import matches_tenant
 
     with handle_errors():
+        from entrasnap.store.signing import signer_from_file
+
+        signer = signer_from_file(signing_key) if signing_key is not None else None  # before any write
         src = _open_source(source, from_key, encryption_key)
         dst = open_repository(target, create=True, encryption_key=encryption_key)
+        dst.signer = signer
         with repository_lock(src, SHARED, "copy", wait), repository_lock(dst, SHARED, "copy", wait):
             copier = Copier(src, dst)
             if sys.stderr.isatty() and not as_json:
