@@ -458,3 +458,28 @@ def indexed_with(repo: Repository) -> dict[str, set[str]]:
         for pack_id, blobs in parse_index(repo.backend.read(key), key, repo.codec):
             packs.setdefault(pack_id, set()).update(h for h, _, _ in blobs)
     return packs
+
+
+def test_a_snapshot_after_a_repack_records_where_objects_are_now(tmp_path: Path) -> None:
+    """Unchanged objects kept from the previous snapshot are listed with their new locations, not the
+    stale ones the previous manifests still carry (so later readers never chase deleted packs)."""
+    root = tmp_path / "r"
+    repo = new_repo(root, pack_size=1 << 20)
+    take(repo, "2026-01-01T10:00:00Z", [user(i) for i in range(40)])
+    last = take(repo, "2026-02-01T10:00:00Z", [user(i, 1 if i >= 10 else 0) for i in range(40)])
+    forget(repo, plan(repo, Policy(last=1))[0].remove)
+    sweep.execute(Repository.open(LocalBackend(root)), sweep.plan(Repository.open(LocalBackend(root))))
+    live_packs = set(indexed(root))
+
+    again = Repository.open(LocalBackend(root))
+    previous = again.find(last.id)
+    writer = again.writer({"tenant": TENANT, "started": "2026-03-01T10:00:00Z"})
+    for object_id, record_hash, name in again.named_entries(previous, "users"):
+        writer.add_existing("users", object_id, record_hash, name)  # read through stale hints
+    writer.finish_type("users", "ok")
+    newest = writer.commit("complete", {})
+
+    fresh = Repository.open(LocalBackend(root))
+    chunks = [fresh.get(h) for h in fresh.chunks(newest, "users")]
+    packs = {entry[3][0] for chunk in chunks for entry in chunk["entries"]}
+    assert packs and packs <= live_packs

@@ -148,7 +148,7 @@ class Repository:
         """put() that also returns where the object is stored."""
         data = canonical_bytes(value)
         hash_hex = self.codec.object_id(data)
-        location = self.locate(hash_hex)
+        location = self.locate_current(hash_hex)
         written = 0
         if location is None:
             if self._pack is None:
@@ -169,6 +169,12 @@ class Repository:
         """Where an object is stored (known locations first, then the index); None when absent."""
         hinted = self._hints.get(hash_hex)
         return hinted if hinted and hinted[0] not in self._gone else self.index.lookup(hash_hex)
+
+    def locate_current(self, hash_hex: str) -> Location | None:
+        """Where an object is now, for writing it into a manifest: the index first (a location read from
+        an older manifest may point into a pack that prune has since rewritten), then this process's
+        unwritten pack."""
+        return self.index.lookup(hash_hex) or self._hints.get(hash_hex)
 
     def hint(self, hash_hex: str, location: Location) -> None:
         """Remember where an object is said to be (a manifest's location); reads verify it."""

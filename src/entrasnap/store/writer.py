@@ -124,7 +124,7 @@ class SnapshotWriter:
             raise ValueError(f"type status {status!r} is not one of {TYPE_STATUSES}")
         by_id = self._pending.pop(type_key, {})
         entries = [
-            _entry(object_id, hash_hex, name, self.repo.locate(hash_hex))
+            _entry(object_id, hash_hex, name, self.repo.locate_current(hash_hex))
             for object_id, (hash_hex, name) in sorted(by_id.items())
         ]
         info: dict[str, Any] = {"status": status, "count": len(entries), "requests": requests}
