@@ -51,6 +51,7 @@ from entrasnap.collect.engine import _query, raw_object
 from entrasnap.graph import BatchItem, GraphClient, StaticToken
 from entrasnap.services.timeline import CachedRepository
 from entrasnap.store import LocalBackend, Repository, SnapshotRecord
+from entrasnap.store.repository import FORMAT_VERSION
 
 SEED = 1
 TARGETS = {"show": 0.5, "history": 1.0, "diff": 3.0}
@@ -345,11 +346,12 @@ def cached_facts(repo_path: Path, size: str, days: int, percent: float) -> dict[
         percent,
     ):
         return None
-    if (
-        not (repo_path / "config.json").exists()
-        or len(list((repo_path / "snapshots").glob("*.json"))) != days
-    ):
+    try:
+        version = json.loads((repo_path / "config.json").read_text()).get("version")
+    except (OSError, ValueError):
         return None
+    if version != FORMAT_VERSION or len(list((repo_path / "snapshots").glob("*.json"))) != days:
+        return None  # another repository format, or an unfinished build
     return facts
 
 

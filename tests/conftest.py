@@ -17,3 +17,11 @@ def shared_dir() -> Path:
     if not (SHARED / "graph-schema").is_dir():
         pytest.fail(f"../shared (Graph examples and schema) not found at {SHARED}")
     return SHARED
+
+
+@pytest.fixture(autouse=True, scope="session")
+def record_cache_in_a_temporary_directory(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The CLI caches snapshot record heads in the user's cache directory; tests keep theirs apart."""
+    import os
+
+    os.environ.setdefault("ENTRASNAP_CACHE_DIR", str(tmp_path_factory.mktemp("entrasnap-cache")))

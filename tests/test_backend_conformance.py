@@ -158,3 +158,32 @@ def test_large_value(backend: Backend) -> None:
     assert list(backend.list_sizes("data/")) == [("data/ff/big", len(data))]
     assert not backend.create("data/ff/big", b"small")
     assert backend.read_range("data/ff/big", len(data) - 5, 5) == data[-5:]
+
+
+def test_reading_many_objects_from_remote_storage_fetches_whole_packs(azurite: Azurite) -> None:
+    """On Azure each read is a request: reading a snapshot's 300 objects takes a handful of requests
+    (whole packs once several objects of one are read), not one per object."""
+    from entrasnap.store import Repository
+
+    container = azurite.new_container()
+    location = f"{azurite.endpoint}/{container}"
+    store = open_backend(location, connection_string=azurite.connection_string)
+    repo = Repository.open(store, create=True)
+    writer = repo.writer({"tenant": {"id": "t"}})
+    users = {
+        f"u{i:04d}": {"id": f"u{i:04d}", "object": {"id": f"u{i:04d}", "displayName": f"User {i}"}}
+        for i in range(300)
+    }
+    for oid, record in users.items():
+        writer.add("users", oid, record, record["object"]["displayName"])
+    writer.finish_type("users", "ok")
+    record = writer.commit("complete", {})
+
+    reader = open_backend(location, connection_string=azurite.connection_string)
+    calls: list[str] = []
+    for name in ("read", "read_range"):
+        original = getattr(reader, name)
+        setattr(reader, name, lambda *args, _f=original, _n=name: calls.append(_n) or _f(*args))
+    fresh = Repository.open(reader)
+    assert {r["id"]: r for r in fresh.records(fresh.find(record.id), "users")} == users
+    assert len(calls) < 20, calls

@@ -626,3 +626,40 @@ def test_add_existing_refuses_a_missing_object_unless_told_not_to_check(tmp_path
     writer.add_existing("users", "u1", absent, check=False)
     writer.finish_type("users", "ok")
     assert writer.commit("complete", {}).types["users"]["count"] == 1
+
+
+def test_record_cache_lists_snapshots_without_reading_records_and_notices_a_changed_one(
+    tmp_path: Path,
+) -> None:
+    from entrasnap.store.record_cache import RecordCache
+
+    repo = open_repo(tmp_path / "repo")
+    first = snapshot(repo, [user(1)], started="2026-11-25T10:00:00Z")
+    second = snapshot(repo, [user(1), user(2)], started="2026-11-26T10:00:00Z")
+
+    def opened() -> Repository:
+        again = Repository.open(LocalBackend(tmp_path / "repo"))
+        again.record_cache = RecordCache(tmp_path / "cache", again.id)
+        return again
+
+    assert [r.id for r in opened().snapshots()] == [first.id, second.id]  # fills the cache
+    reads: list[str] = []
+    cached = opened()
+    original = cached.backend.read
+    cached.backend.read = lambda key: reads.append(key) or original(key)  # type: ignore[method-assign]
+    listed = cached.snapshots()
+    assert [r.id for r in listed] == [first.id, second.id] and listed[1].tenant == TENANT
+    assert not [key for key in reads if key.startswith("snapshots/")]  # heads came from the cache
+    assert listed[1].types["users"]["count"] == 2 and listed[1] == second  # read in full on first use
+    assert [key for key in reads if key.startswith("snapshots/")] == [second.key]
+
+    path = tmp_path / "repo" / first.key  # a record rewritten behind entrasnap's back
+    path.write_bytes(canonical_bytes({**first.data, "status": "complete"}))
+    with pytest.raises(StoreError, match=re.escape(first.key) + ".* changed after entrasnap last read it"):
+        opened().find(first.id).types  # noqa: B018 - reading the record is the point
+
+    (tmp_path / "repo" / second.key).unlink()  # forgotten: dropped from the cache as well
+    assert [r.id for r in opened().snapshots()] == [first.id]
+    assert (
+        second.key not in json.loads((tmp_path / "cache" / f"{repo.id}.records.json").read_bytes())["records"]
+    )

@@ -1,5 +1,5 @@
 """``python -m entrasnap.cli``: the same as the ``entrasnap`` command."""
 
-from entrasnap.cli.main import app
+from entrasnap.cli.main import run
 
-app()
+run()

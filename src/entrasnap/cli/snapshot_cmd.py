@@ -38,8 +38,23 @@ def open_repository(store: str, *, create: bool, encryption_key: str | None = No
     """The repository at ``store``, unlocked with the key ``--encryption-key`` (or its env var) names."""
     from entrasnap.cli.key_option import operator_key
     from entrasnap.cli.store_option import open_store
+    from entrasnap.store.record_cache import RecordCache
 
-    return Repository.open(open_store(store), create=create, key=operator_key(encryption_key))
+    repository = Repository.open(open_store(store), create=create, key=operator_key(encryption_key))
+    cache_dir = record_cache_dir()
+    if cache_dir is not None:
+        repository.record_cache = RecordCache(cache_dir, repository.id)
+    return repository
+
+
+def record_cache_dir() -> Path | None:
+    """Where snapshot record heads are cached: ENTRASNAP_CACHE_DIR ("off" disables), else the user's
+    cache directory ($XDG_CACHE_HOME or ~/.cache, then entrasnap)."""
+    chosen = os.environ.get("ENTRASNAP_CACHE_DIR")
+    if chosen is not None:
+        return None if chosen.strip().lower() in ("", "off", "none", "0") else Path(chosen).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "entrasnap"
 
 
 def choose_tenant(config: Config, tenant: str | None) -> TenantConfig:

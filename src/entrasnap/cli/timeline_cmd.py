@@ -9,7 +9,6 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.syntax import Syntax
 
 from entrasnap.cli.errors import handle_errors
 from entrasnap.cli.key_option import KEY_OPTION
@@ -87,6 +86,8 @@ def render_show(
     console: Console, found: Found, view: SnapshotView, kids: dict[str, Any], names: dict[str, str]
 ) -> None:
     """A header line, the object as highlighted JSON, then its children with names."""
+    from rich.syntax import Syntax  # pygments: imported only when a terminal shows highlighting
+
     started = view.record.data["started"][:19].replace("T", " ")
     console.print(
         f"[bold]{found.rtype.key}[/bold] [cyan]{escape(display_name(found) or '-')}[/cyan] {found.id}"

@@ -22,7 +22,7 @@ from azure.core.exceptions import (
 )
 from azure.storage.blob import ContainerClient, ExponentialRetry
 
-from entrasnap.store.errors import NotFoundError, StoreError
+from entrasnap.store.errors import NotFoundError, StoreError, TruncatedError
 
 # The retry policy and timeouts (seconds). Waits grow as BACKOFF + BACKOFF_BASE**n with jitter: about
 # 1, 3, 5, 9 and 17 s, so a storage account that is busy for half a minute is ridden out.
@@ -44,6 +44,9 @@ class AzureBlobBackend:
     ``auth`` names the kind of credential ("connection string", "SAS token", "account key",
     "Microsoft Entra credential") for error messages; ``display`` is how the location is shown.
     """
+
+    remote = True
+    """Each read is a network request: readers fetch whole packs when they read many objects of one."""
 
     def __init__(
         self,
@@ -154,7 +157,7 @@ class AzureBlobBackend:
                 raise
             data = b""
         if len(data) != length:
-            raise StoreError(f"{key} in repository {self.display} is shorter than expected (truncated?)")
+            raise TruncatedError(f"{key} in repository {self.display} is shorter than expected (truncated?)")
         return data
 
     def list(self, prefix: str) -> Iterator[str]:

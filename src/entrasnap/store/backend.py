@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
-from entrasnap.store.errors import NotFoundError, RepositoryNotFoundError, StoreError
+from entrasnap.store.errors import NotFoundError, RepositoryNotFoundError, StoreError, TruncatedError
 
 TEMP_PREFIX = ".tmp-"
 # errno values meaning "this filesystem cannot make hard links": fall back to rename.
@@ -56,6 +56,9 @@ class LocalBackend:
     are fsynced together just before any ``snapshots/`` key is created, so every object a snapshot
     record names is durable before the record is (one fsync per object directory, not per object).
     """
+
+    remote = False
+    """Reads are cheap local file reads (no need to fetch whole packs)."""
 
     def __init__(self, root: Path, *, fsync: bool = True) -> None:
         self.root = Path(root)
@@ -183,7 +186,7 @@ class LocalBackend:
         finally:
             os.close(fd)
         if len(data) != length:
-            raise StoreError(f"{key} in repository {self.root} is shorter than expected (truncated?)")
+            raise TruncatedError(f"{key} in repository {self.root} is shorter than expected (truncated?)")
         return data
 
     def list_sizes(self, prefix: str) -> Iterator[tuple[str, int]]:

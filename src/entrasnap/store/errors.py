@@ -17,3 +17,7 @@ class NotFoundError(StoreError):
 
 class RepositoryNotFoundError(NotFoundError):
     """The repository location itself does not exist."""
+
+
+class TruncatedError(StoreError):
+    """A key holds fewer bytes than a read asked for (a truncated file: damage, not an outage)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,49 +29,98 @@ def record_key(started: datetime, snapshot_id: str) -> str:
     return f"snapshots/{started.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}-{snapshot_id}.json"
 
 
-@dataclass(frozen=True)
-class SnapshotRecord:
-    """A snapshot record as stored (``data``) plus the key it is stored under."""
+HEAD_OMITS = ("types", "stats")
+"""The bulky fields of a record; the rest (its "head") is enough to list and choose snapshots."""
 
-    key: str
-    data: dict[str, Any]
-    hash: str = ""
-    """sha256 of the record's stored bytes (what the next record's ``previous`` names)."""
+
+class SnapshotRecord:
+    """A snapshot record as stored (``data``) plus the key it is stored under.
+
+    A record listed from a cache holds only its head (id, tenant, times, status, chain fields); its
+    full ``data`` is read on first use through ``loader``.
+    """
+
+    __slots__ = ("_data", "_head", "_loader", "hash", "key")
+
+    def __init__(
+        self,
+        key: str,
+        data: dict[str, Any] | None = None,
+        hash: str = "",
+        *,
+        head: dict[str, Any] | None = None,
+        loader: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
+        if data is None and (head is None or loader is None):
+            raise ValueError("a snapshot record needs its data, or its head and a loader")
+        self.key = key
+        self.hash = hash
+        """sha256 of the record's stored bytes (what the next record's ``previous`` names)."""
+        self._data = data
+        self._head = (
+            head if head is not None else {k: v for k, v in (data or {}).items() if k not in HEAD_OMITS}
+        )
+        self._loader = loader
+
+    @property
+    def data(self) -> dict[str, Any]:
+        if self._data is None:
+            assert self._loader is not None
+            self._data = self._loader()
+        return self._data
+
+    @property
+    def head(self) -> dict[str, Any]:
+        """Every field but the bulky ones (``types``, ``stats``)."""
+        return self._head
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SnapshotRecord) and (self.key, self.hash, self.data) == (
+            other.key,
+            other.hash,
+            other.data,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.key, self.hash))
+
+    def __repr__(self) -> str:
+        return f"SnapshotRecord(key={self.key!r}, hash={self.hash!r})"
 
     @property
     def id(self) -> str:
-        return str(self.data["id"])
+        return str(self._head["id"])
 
     @property
     def started(self) -> datetime:
-        return parse_time(self.data["started"])
+        return parse_time(self._head["started"])
 
     @property
     def finished(self) -> datetime:
-        return parse_time(self.data["finished"])
+        return parse_time(self._head["finished"])
 
     @property
     def status(self) -> str:
-        return str(self.data["status"])
+        return str(self._head["status"])
 
     @property
     def parent(self) -> str | None:
-        parent = self.data.get("parent")
+        parent = self._head.get("parent")
         return None if parent is None else str(parent)
 
     @property
     def sequence(self) -> int:
-        value = self.data.get("sequence")
+        value = self._head.get("sequence")
         return value if isinstance(value, int) else 0
 
     @property
     def previous(self) -> str | None:
-        value = self.data.get("previous")
+        value = self._head.get("previous")
         return value if isinstance(value, str) else None
 
     @property
     def tenant(self) -> dict[str, Any]:
-        tenant: dict[str, Any] = self.data.get("tenant") or {}
+        tenant: dict[str, Any] = self._head.get("tenant") or {}
         return tenant
 
     @property

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -15,7 +17,7 @@ import orjson
 from entrasnap.store.backend import Backend
 from entrasnap.store.canonical import HASH_RE, canonical_bytes, digest
 from entrasnap.store.codec import PLAIN, Codec, DamagedError
-from entrasnap.store.errors import NotFoundError, RepositoryNotFoundError, StoreError
+from entrasnap.store.errors import NotFoundError, RepositoryNotFoundError, StoreError, TruncatedError
 from entrasnap.store.index import Index, write_index
 from entrasnap.store.pack import (
     PACK_MAX_AGE_SECONDS,
@@ -26,6 +28,7 @@ from entrasnap.store.pack import (
     parse_location,
 )
 from entrasnap.store.record import RECORD_FORMAT, SnapshotRecord, format_time, parse_time
+from entrasnap.store.record_cache import RecordCache
 
 if TYPE_CHECKING:
     from entrasnap.store.signing import Signer
@@ -35,6 +38,7 @@ CONFIG_KEY = "config.json"
 FORMAT_NAME = "entrasnap-repository"
 FORMAT_VERSION = 2
 MIN_PREFIX = 6
+PACK_CACHE_BYTES = 64 * 1024 * 1024
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 _HEX_RE = re.compile(r"^[0-9a-f]+$")
@@ -71,6 +75,10 @@ class Repository:
         """Packs found missing (prune deleted or repacked them): locations into them are stale."""
         self._pack: PackBuilder | None = None
         self._packs_written: list[str] = []
+        self.record_cache: RecordCache | None = None
+        self._pack_cache: OrderedDict[str, bytes] = OrderedDict()
+        self._pack_reads: dict[str, int] = {}
+        """Heads of records kept on local disk between runs (set by the caller; plain repositories only)."""
         self._manifests: dict[str, tuple[str, ...]] = {}
 
     @property
@@ -217,17 +225,39 @@ class Repository:
         stored = self._pack.stored(hash_hex) if self._pack is not None and self._pack.id == pack_id else None
         if stored is None:
             try:
-                stored = self.backend.read_range(pack_key(pack_id), offset, length)
+                stored = self._read_stored(pack_id, offset, length)
             except NotFoundError:
                 self._gone.add(pack_id)
                 return None
-            except StoreError:
+            except TruncatedError:
                 return None
         try:
             data = self.codec.unseal(stored)
         except DamagedError:
             return None
         return data if self.codec.object_id(data) == hash_hex else None
+
+    def _read_stored(self, pack_id: str, offset: int, length: int) -> bytes:
+        """Stored bytes from a pack. On remote storage, a pack read from three times is downloaded
+        whole and kept (up to PACK_CACHE_BYTES), so reading many objects is not one request each."""
+        if not getattr(self.backend, "remote", False):
+            return self.backend.read_range(pack_key(pack_id), offset, length)
+        cached = self._pack_cache.get(pack_id)
+        if cached is None:
+            self._pack_reads[pack_id] = self._pack_reads.get(pack_id, 0) + 1
+            if self._pack_reads[pack_id] < 3:
+                return self.backend.read_range(pack_key(pack_id), offset, length)
+            cached = self.backend.read(pack_key(pack_id))
+            self._pack_cache[pack_id] = cached
+            while sum(map(len, self._pack_cache.values())) > PACK_CACHE_BYTES and len(self._pack_cache) > 1:
+                self._pack_cache.popitem(last=False)
+        else:
+            self._pack_cache.move_to_end(pack_id)
+        if offset + length > len(cached):
+            raise TruncatedError(
+                f"{pack_key(pack_id)} in {self.backend} is shorter than expected (truncated?)"
+            )
+        return cached[offset : offset + length]
 
     def _learn(self, value: Any) -> None:
         """Take the locations a manifest or manifest chunk carries."""
@@ -251,9 +281,40 @@ class Repository:
         return SnapshotWriter(self, meta)
 
     def snapshots(self) -> list[SnapshotRecord]:
-        """Every committed snapshot, oldest first (by start time, then id)."""
-        records = [self._read_record(key) for key in self.backend.list("snapshots/")]
+        """Every committed snapshot, oldest first (by start time, then id).
+
+        With a ``record_cache`` (plain repositories only), records are listed from their cached heads
+        and read in full on first use.
+        """
+        keys = list(self.backend.list("snapshots/"))
+        cache = self.record_cache if self.codec is PLAIN else None
+        records = []
+        for key in keys:
+            cached = cache.get(key) if cache is not None else None
+            if cached is not None:
+                hash_hex, head = cached
+                record = SnapshotRecord(
+                    key, hash=hash_hex, head=head, loader=partial(self._load, key, hash_hex)
+                )
+            else:
+                record = self._read_record(key)
+                if cache is not None:
+                    cache.put(key, record.hash, record.head)
+            records.append(record)
+        if cache is not None:
+            cache.keep_only(set(keys))
+            cache.save()
         return sorted(records, key=lambda r: (r.started, r.id))
+
+    def _load(self, key: str, expected_hash: str) -> dict[str, Any]:
+        """The full content of a record listed from the cache, which must still have the cached hash."""
+        record = self._read_record(key)
+        if record.hash != expected_hash:
+            raise StoreError(
+                f"snapshot record {key} in {self.backend} changed after entrasnap last read it "
+                "(records are never rewritten): run entrasnap check"
+            )
+        return record.data
 
     def _read_record(self, key: str) -> SnapshotRecord:
         match = _RECORD_NAME_RE.match(key)
