@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from entrasnap.store.codec import PLAIN
 from entrasnap.store.index import parse_index
 from entrasnap.store.keys import generate_key, parse_key
 from entrasnap.store.location import open_backend
+from entrasnap.store.lock import EXCLUSIVE, RepositoryLock
 from repo_tools import damage, stored_at
 from test_snapshot_cli import one_error_line
 from test_store import group, user
@@ -338,13 +341,18 @@ def test_garbage_and_leftovers(repo: tuple[Path, list[SnapshotRecord]]) -> None:
     (first_pack_dir / ".tmp-abc123").write_bytes(b"half a pack")
     (root / "locks").mkdir(exist_ok=True)
     (root / "locks" / "commit").write_text("{}")
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    for name, pid in (("shared-dead", 2**22 + 1), ("shared-live", os.getpid())):
+        holder = {"created": now, "host": socket.gethostname(), "operation": "snapshot", "pid": pid}
+        (root / "locks" / name).write_bytes(canonical_bytes(holder))
     report = run(root)
     assert report.damage == []
     warned = {p.key: p.message for p in report.warnings}
     assert "unknown file" in warned["notes.txt"]
     assert "not a pack file" in warned["data/zz/junk"]
     assert "interrupted" in warned[f"data/{first_pack_dir.name}/.tmp-abc123"]
-    assert "lock is held" in warned["locks/commit"]
+    assert "commit is in progress" in warned["locks/commit"]
+    assert "stale lock" in warned["locks/shared-dead"] and "locks/shared-live" not in warned
     assert cli("check", "--store", root).exit_code == 0
     assert cli("check", "--store", root, "--strict").exit_code == 1
     (root / "snapshots" / "README.txt").write_text("x")
@@ -462,3 +470,18 @@ def test_every_command_prints_its_help() -> None:
         result = cli(*name, "--help")
         assert result.exit_code == 0, (name, result.output)
     assert "--public-key" in cli("check", "--help").output
+
+
+def test_check_holds_a_shared_lock_unless_told_not_to(
+    repo: tuple[Path, list[SnapshotRecord]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A prune (exclusive lock) running: check waits for it (here not at all), or with --no-lock reads anyway."""
+    root, _ = repo
+    monkeypatch.setenv("ENTRASNAP_LOCK_WAIT", "0")
+    with RepositoryLock(LocalBackend(root), EXCLUSIVE, operation="prune"):
+        locked = cli("check", "--store", root)
+        assert locked.exit_code == 2
+        one_error_line(locked, "locked exclusively by prune")
+        unlocked = cli("check", "--store", root, "--no-lock")
+        assert unlocked.exit_code == 0 and "no damage found (0 warnings)" in unlocked.stdout
+    assert not list(LocalBackend(root).list("locks/"))  # check released its own lock

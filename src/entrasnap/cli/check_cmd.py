@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from entrasnap.cli.errors import handle_errors
 from entrasnap.cli.key_option import KEY_OPTION
 from entrasnap.cli.snapshot_cmd import STORE_HELP
+from entrasnap.store import Backend, StoreError
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -25,7 +26,7 @@ reordered or inserted record breaks it), signatures (with --public-key), every i
 the index lists, and every manifest a snapshot needs (read and re-hashed) down to its object records
 (present where the index says, not read). With --read-data, every pack is also read once and every
 object in it re-hashed. Prints the chain's head (sequence and hash): log it elsewhere to notice the
-newest records being removed.
+newest records being removed. Holds a shared lock, so a prune waits (--no-lock for read-only access).
 
 Exit codes: 0 no damage (warnings allowed), 1 damage found (or warnings, with --strict), 2 the check
 could not run (no repository there, unreadable key file, newer format).
@@ -88,12 +89,16 @@ def check(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     encryption_key: str | None = KEY_OPTION,
+    no_lock: bool = typer.Option(
+        False,
+        "--no-lock",
+        help="Take no shared lock (read-only access to the storage); a prune running meanwhile may then "
+        "look like damage.",
+    ),
 ) -> None:
     from entrasnap.cli.key_option import operator_key
     from entrasnap.cli.store_option import open_store
-    from entrasnap.store import Repository
     from entrasnap.store.check import EXIT_UNUSABLE
-    from entrasnap.store.check import check as check_repository
     from entrasnap.store.signing import public_key_from_file
 
     with handle_errors(EXIT_UNUSABLE):
@@ -101,12 +106,13 @@ def check(
         progress = BarProgress() if read_data and sys.stderr.isatty() else None
         try:
             operator = operator_key(encryption_key)
-            report = check_repository(
+            report = _check(
                 open_store(store),
+                operator,
+                not no_lock,
                 read_data=read_data,
                 public_keys=keys,
                 progress=progress,
-                opener=lambda backend: Repository.open(backend, key=operator),
             )
         finally:
             if progress is not None:
@@ -116,6 +122,23 @@ def check(
     else:
         print_report(report, strict)
     raise typer.Exit(report.exit_code(strict))
+
+
+def _check(backend: Backend, operator: bytes | None, lock: bool, **options: Any) -> CheckReport:
+    """Check under a shared lock (prune waits) once the repository opens; without one otherwise."""
+    from entrasnap.cli.retention_cmd import lock_wait
+    from entrasnap.store import Repository
+    from entrasnap.store.check import check
+    from entrasnap.store.lock import SHARED, RepositoryLock
+
+    try:
+        repository = Repository.open(backend, key=operator)
+    except StoreError:  # check says what is wrong, or that it cannot run
+        return check(backend, opener=lambda b: Repository.open(b, key=operator), **options)
+    if not lock:
+        return check(backend, opener=lambda _: repository, **options)
+    with RepositoryLock(backend, SHARED, operation="check", wait=lock_wait()) as held:
+        return check(backend, opener=lambda _: repository, own_lock=held.key, **options)
 
 
 def print_report(report: CheckReport, strict: bool) -> None:

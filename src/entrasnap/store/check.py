@@ -33,6 +33,7 @@ from entrasnap.store.check_chain import Link, chain_problems, parse_tombstone, p
 from entrasnap.store.codec import Codec, DamagedError
 from entrasnap.store.errors import NotFoundError, RepositoryNotFoundError, StoreError
 from entrasnap.store.index import INDEX_PREFIX, parse_index
+from entrasnap.store.lock import LOCK_PREFIX, repository_locks
 from entrasnap.store.pack import TRAILER_LENGTH_BYTES, Location, pack_key, parse_location, read_trailer
 from entrasnap.store.record import RECORD_FORMAT, TYPE_STATUSES, parse_time, record_key
 from entrasnap.store.repository import CONFIG_KEY, Repository
@@ -45,7 +46,8 @@ EXIT_OK, EXIT_DAMAGE, EXIT_UNUSABLE = 0, 1, 2
 """0: no damage; 1: damage found (or warnings, with strict); 2: check could not run (bad input)."""
 DAMAGE, WARNING = "damage", "warning"
 SNAPSHOTS, DATA, FORGOTTEN = "snapshots/", "data/", "forgotten/"
-KNOWN_TOP = (CONFIG_KEY, SNAPSHOTS, DATA, INDEX_PREFIX, FORGOTTEN, "locks/", "keys/")
+KNOWN_TOP = (CONFIG_KEY, SNAPSHOTS, DATA, INDEX_PREFIX, FORGOTTEN, LOCK_PREFIX, "keys/")
+COMMIT_LOCK = LOCK_PREFIX + "commit"
 _RECORD_RE = re.compile(r"^snapshots/\d{8}T\d{6}Z-([0-9a-f]{32})\.json$")
 _PACK_RE = re.compile(r"^data/([0-9a-f]{2})/(\1[0-9a-f]{30})$")
 MAX_LISTED = 5
@@ -146,12 +148,15 @@ def check(
     public_keys: Sequence[Ed25519PublicKey] = (),
     progress: CheckProgress | None = None,
     opener: Callable[[Backend], Repository] = Repository.open,
+    own_lock: str | None = None,
 ) -> CheckReport:
     """Check the repository in ``backend``; StoreError when there is no repository to check there.
 
-    With ``public_keys``, every record must be signed by one of them."""
+    With ``public_keys``, every record must be signed by one of them. ``own_lock``: the key of the
+    lock the caller holds while checking (not reported)."""
     report = CheckReport(store=str(backend), read_data=read_data)
     listing = _listing(backend)
+    listing.pop(own_lock or "", None)
     repo = _open(backend, opener, listing, report)
     if repo is not None:
         _Checker(repo, listing, report, public_keys, progress).run()
@@ -270,12 +275,15 @@ class _Checker:
             self.damage(CONFIG_KEY, "config.json lacks the repository id or creation time")
 
     def check_files(self) -> None:
+        live = {lock.key for lock in repository_locks(self.backend) if not lock.stale()}
         for key in self.listing:
-            if key.startswith("locks/"):
+            if key == COMMIT_LOCK:
+                self.warn(key, "a commit is in progress, or one crashed (the next commit removes it)")
+            elif key.startswith(LOCK_PREFIX) and key not in live:
                 self.warn(
                     key,
-                    "a lock is held: an entrasnap process is running, or one crashed (a stale "
-                    "lock is removed by the next process that needs it)",
+                    "a stale lock (its process ended or stopped refreshing it): `entrasnap unlock` "
+                    "removes it",
                 )
             elif not key.startswith(KNOWN_TOP):
                 self.warn(key, "not part of an entrasnap repository (unknown file)")
