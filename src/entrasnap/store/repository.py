@@ -70,7 +70,8 @@ class Repository:
         self.index = Index(backend, self.codec)
         self.signer: Signer | None = None
         """Signs the snapshot records this process commits (optional; store/signing.py)."""
-        self._hints: dict[str, Location] = {}
+        self._hints: dict[str, Any] = {}
+        """hash -> location: a Location tuple, or the [pack, offset, length] a manifest gave (parsed on use)."""
         self._gone: set[str] = set()
         """Packs found missing (prune deleted or repacked them): locations into them are stale."""
         self._pack: PackBuilder | None = None
@@ -175,14 +176,25 @@ class Repository:
 
     def locate(self, hash_hex: str) -> Location | None:
         """Where an object is stored (known locations first, then the index); None when absent."""
-        hinted = self._hints.get(hash_hex)
+        hinted = self._hint(hash_hex)
         return hinted if hinted and hinted[0] not in self._gone else self.index.lookup(hash_hex)
 
     def locate_current(self, hash_hex: str) -> Location | None:
         """Where an object is now, for writing it into a manifest: the index first (a location read from
         an older manifest may point into a pack that prune has since rewritten), then this process's
         unwritten pack."""
-        return self.index.lookup(hash_hex) or self._hints.get(hash_hex)
+        return self.index.lookup(hash_hex) or self._hint(hash_hex)
+
+    def _hint(self, hash_hex: str) -> Location | None:
+        value = self._hints.get(hash_hex)
+        if value is None or isinstance(value, tuple):
+            return value
+        location = parse_location(value)
+        if location is None:
+            del self._hints[hash_hex]
+        else:
+            self._hints[hash_hex] = location
+        return location
 
     def hint(self, hash_hex: str, location: Location) -> None:
         """Remember where an object is said to be (a manifest's location); reads verify it."""
@@ -202,7 +214,7 @@ class Repository:
         """The JSON value stored under a hash, after checking the content still has that hash."""
         if not HASH_RE.match(hash_hex):
             raise StoreError(f"not an object hash: {hash_hex!r}")
-        hinted = self._hints.get(hash_hex)
+        hinted = self._hint(hash_hex)
         data = self._read_verified(hash_hex, hinted) if hinted and hinted[0] not in self._gone else None
         if data is None:
             indexed = self.index.lookup(hash_hex)
@@ -260,17 +272,17 @@ class Repository:
         return cached[offset : offset + length]
 
     def _learn(self, value: Any) -> None:
-        """Take the locations a manifest or manifest chunk carries."""
+        """Take the locations a manifest or manifest chunk carries (checked when used: a malformed one is
+        dropped then, and every read verifies the hash)."""
         if not isinstance(value, dict) or len(value) != 1:
             return
-        if isinstance(entries := value.get("entries"), list):
-            for entry in entries:
-                if len(entry) > 3 and (location := parse_location(entry[3])):
-                    self._hints.setdefault(str(entry[1]), location)
-        elif isinstance(chunks := value.get("chunks"), list):
-            for chunk in chunks:
-                if isinstance(chunk, list) and len(chunk) == 2 and (location := parse_location(chunk[1])):
-                    self._hints.setdefault(str(chunk[0]), location)
+        try:
+            if isinstance(entries := value.get("entries"), list):
+                self._hints.update({e[1]: e[3] for e in entries if len(e) > 3 and isinstance(e[1], str)})
+            elif isinstance(chunks := value.get("chunks"), list):
+                self._hints.update({c[0]: c[1] for c in chunks if len(c) == 2 and isinstance(c[0], str)})
+        except (TypeError, KeyError, IndexError):
+            return  # a malformed manifest gives no locations; reads fall back to the index
 
     # snapshots
 
