@@ -603,28 +603,3 @@ def test_cli_format_choices_match_the_renderers() -> None:
     from entrasnap.services.render_diff import FORMATS as RENDER_FORMATS
 
     assert CLI_FORMATS == RENDER_FORMATS
-
-
-def test_modified_objects_compared_in_worker_processes_give_the_same_diff(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from contextlib import contextmanager
-
-    from entrasnap.services import diff as diff_module
-
-    sequential = _diff(world, 0, 2).as_json()
-    monkeypatch.setattr(diff_module, "PARALLEL_MIN", 1)
-    monkeypatch.setattr(diff_module, "PREFETCH", 3)
-    pools: list[object] = []
-    original = diff_module.worker_pool
-
-    @contextmanager
-    def recording(cache: CachedRepository) -> Iterator[Any]:
-        with original(cache) as pool:
-            pools.append(pool)
-            yield pool
-
-    monkeypatch.setattr(diff_module, "worker_pool", recording)
-    parallel = _diff(world, 0, 2).as_json()
-    assert pools and pools[0] is not None  # worker processes were used (Linux, 2+ cores, local disk)
-    assert parallel == sequential

@@ -12,13 +12,8 @@ objects. docs/DIFF.md describes the JSON form (``SnapshotDiff.as_json``) and the
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import sys
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from multiprocessing.pool import Pool
 from typing import Any
 
 from entrasnap import catalog
@@ -228,10 +223,7 @@ class SnapshotDiff:
 # --- computing -------------------------------------------------------------------------------------
 
 
-PREFETCH = 1000  # modified objects whose two versions are read together (one batch for a worker)
-PARALLEL_MIN = 2000  # fewer modified objects than this are compared in this process
-Batch = tuple[str, list[tuple[str, str, str, str | None]], bool]
-"""(type key, [(hash before, hash after, object id, name)], all properties)"""
+PREFETCH = 2000  # modified objects whose two versions are read together
 
 
 def differing_entries(
@@ -305,7 +297,6 @@ def diff_type(
     rtype: ResourceType,
     *,
     all_properties: bool = False,
-    workers: Pool | None = None,
 ) -> TypeDiff:
     """Objects of one type (ok in both snapshots) added, removed and modified."""
     key = rtype.key
@@ -325,57 +316,13 @@ def diff_type(
         flags = risk.assess(key, "removed", record, None) if record is not None else []
         label = _label(record) if labelled else None
         result.removed.append(ObjectChange(_object_id(record, oid), name, flags, label=label))
-    pairs = [
-        (old[oid][0], digest, oid, name)
-        for oid, (digest, name) in _ids(new, new.keys() & old.keys())
-        if old[oid][0] != digest
-    ]
-    batches = [(key, pairs[i : i + PREFETCH], all_properties) for i in range(0, len(pairs), PREFETCH)]
-    done: Iterable[tuple[list[ObjectChange], int]]
-    if workers is not None and len(pairs) >= PARALLEL_MIN:
-        done = workers.imap(_diff_pairs, batches)  # in order: the output is the same as sequential
-    else:
-        done = (_pairs_with(cache, batch) for batch in batches)
-    for modified, noise_only in done:
-        result.modified.extend(modified)
-        result.noise_only += noise_only
+    modified = [(oid, entry) for oid, entry in _ids(new, new.keys() & old.keys()) if old[oid][0] != entry[0]]
+    for start in range(0, len(modified), PREFETCH):
+        batch = modified[start : start + PREFETCH]
+        loaded = cache.get_many(d for oid, (digest, _) in batch for d in (old[oid][0], digest))
+        for oid, (digest, name) in batch:
+            _modified(result, rtype, loaded[old[oid][0]], loaded[digest], oid, name, all_properties)
     return result
-
-
-_FORKED: dict[str, CachedRepository] = {}
-"""The reader that forked worker processes inherit (set just before the pool is made)."""
-
-
-def _diff_pairs(batch: Batch) -> tuple[list[ObjectChange], int]:
-    """In a worker process: the modified objects of one batch."""
-    return _pairs_with(_FORKED["cache"], batch)
-
-
-def _pairs_with(cache: CachedRepository, batch: Batch) -> tuple[list[ObjectChange], int]:
-    key, pairs, all_properties = batch
-    rtype = catalog.BY_KEY[key]
-    part = TypeDiff(rtype, "ok", "ok")
-    loaded = cache.get_many(d for before, after, _, _ in pairs for d in (before, after))
-    for before, after, oid, name in pairs:
-        _modified(part, rtype, loaded[before], loaded[after], oid, name, all_properties)
-    return part.modified, part.noise_only
-
-
-@contextmanager
-def worker_pool(cache: CachedRepository) -> Iterator[Pool | None]:
-    """Processes for comparing many modified objects on every core (Linux, local repositories);
-    None where forking is not available or the repository is remote."""
-    cores = os.cpu_count() or 1
-    if cores < 2 or sys.platform != "linux" or getattr(cache.repository.backend, "remote", True):
-        yield None
-        return
-    _FORKED["cache"] = cache
-    pool = multiprocessing.get_context("fork").Pool(min(cores, 4))
-    try:
-        yield pool
-    finally:
-        pool.terminate()
-        _FORKED.clear()
 
 
 def _modified(
@@ -473,24 +420,6 @@ def diff_snapshots(
     type_diffs: list[TypeDiff] = []
     not_captured: list[NotCaptured] = []
     view_before, view_after = SnapshotView(cache, before), SnapshotView(cache, after)
-    with worker_pool(cache) as workers:
-        _diff_types(cache, view_before, view_after, chosen, all_properties, workers, type_diffs, not_captured)
-    result = SnapshotDiff(before, after, type_diffs, not_captured, all_properties)
-    _name_everything(result, NameResolver(view_after, view_before))
-    return result
-
-
-def _diff_types(
-    cache: CachedRepository,
-    view_before: SnapshotView,
-    view_after: SnapshotView,
-    chosen: set[str] | None,
-    all_properties: bool,
-    workers: Pool | None,
-    type_diffs: list[TypeDiff],
-    not_captured: list[NotCaptured],
-) -> None:
-    before, after = view_before.record, view_after.record
     for rtype in catalog.CATALOG:
         if chosen is not None and rtype.key not in chosen:
             continue
@@ -504,9 +433,10 @@ def _diff_types(
         if status_from != "ok" or status_to != "ok":
             not_captured.append(NotCaptured(rtype, status_from, status_to))
             continue
-        type_diffs.append(
-            diff_type(cache, before, after, rtype, all_properties=all_properties, workers=workers)
-        )
+        type_diffs.append(diff_type(cache, before, after, rtype, all_properties=all_properties))
+    result = SnapshotDiff(before, after, type_diffs, not_captured, all_properties)
+    _name_everything(result, NameResolver(view_after, view_before))
+    return result
 
 
 __all__ = [
