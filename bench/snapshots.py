@@ -6,7 +6,7 @@ For each size, one tenant is generated (seed 1) and, for each client, served by 
 counters, throttling bucket and CA pacing clock) with the latency model and throttling on:
 
 - ``entrasnap``: ``python -m entrasnap.cli snapshot --store DIR --graph-url URL --access-token T --json``
-  of the whole catalog, in its own process, so that its peak RSS (``os.wait4``) is the snapshot's alone;
+  of the whole catalog, in its own process, so that its peak RSS (its own ``VmHWM``) is the snapshot's alone;
 - ``baseline``: ``bench/exporter_baseline.py`` (EntraExporter 3.x's request pattern), also its own process.
 
 Per run it prints requests (Graph requests: each ``$batch`` item counts), HTTP round trips, resource units
