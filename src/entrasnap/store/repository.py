@@ -209,6 +209,8 @@ class Repository:
         write_index(self.backend, [(pack.id, pack.blobs)], self.codec)
         self.index.record(pack.id, pack.blobs)
         self._packs_written.append(pack.id)
+        for hash_hex, _, _ in pack.blobs:  # the index knows them now: memory stays bounded by a pack
+            self._hints.pop(hash_hex, None)
 
     def get(self, hash_hex: str) -> Any:
         """The JSON value stored under a hash, after checking the content still has that hash."""
@@ -355,12 +357,8 @@ class Repository:
             raise StoreError(f"snapshot record {key} in {self.backend} is damaged (fields do not match)")
         for info in data["types"].values():
             manifest = info.get("manifest") if isinstance(info, dict) else None
-            if (
-                isinstance(manifest, list)
-                and len(manifest) == 2
-                and (location := parse_location(manifest[1]))
-            ):
-                self._hints.setdefault(str(manifest[0]), location)
+            if isinstance(manifest, list) and len(manifest) == 2 and isinstance(manifest[0], str):
+                self._hints.setdefault(manifest[0], manifest[1])  # parsed when used (_hint)
         return SnapshotRecord(key=key, data=data, hash=digest(raw))
 
     def chain_head(self) -> tuple[int, str | None]:
