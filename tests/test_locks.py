@@ -223,3 +223,37 @@ def test_a_snapshot_waits_for_a_prune(tmp_path: Path, fakegraph: RunningFakeGrap
         len(Repository.open(LocalBackend(root)).snapshots()) == 1
         and repository_locks(LocalBackend(root)) == []
     )
+
+
+def test_two_processes_committing_at_once_keep_one_unbroken_chain(tmp_path: Path) -> None:
+    """Two writers (separate processes, as two scheduled runs would be) commit 8 snapshots each into one
+    repository at the same time: every record lands, the chain has no fork or gap, and check is clean."""
+    from entrasnap.store.check import check
+
+    root = tmp_path / "repo"
+    Repository.init(LocalBackend(root))
+    script = """
+import sys
+from entrasnap.store import LocalBackend, Repository
+repo = Repository.open(LocalBackend(sys.argv[1]))
+for i in range(8):
+    writer = repo.writer({"tenant": {"id": sys.argv[2]}})
+    oid = f"{sys.argv[2]}-{i}"
+    writer.add("users", oid, {"id": oid, "object": {"id": oid, "displayName": oid}}, oid)
+    writer.finish_type("users", "ok")
+    writer.commit("complete", {})
+"""
+    runs = [
+        subprocess.Popen([sys.executable, "-c", script, str(root), tenant], stderr=subprocess.PIPE)
+        for tenant in ("tenant-a", "tenant-b")
+    ]
+    for run in runs:
+        _, stderr = run.communicate(timeout=120)
+        assert run.returncode == 0, stderr.decode()
+    records = Repository.open(LocalBackend(root)).snapshots()
+    assert len(records) == 16
+    assert sorted(r.sequence for r in records) == list(range(1, 17))
+    by_sequence = {r.sequence: r for r in records}
+    assert all(by_sequence[n].previous == by_sequence[n - 1].hash for n in range(2, 17))
+    report = check(LocalBackend(root), read_data=True)
+    assert not report.damage, report.damage

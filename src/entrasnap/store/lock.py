@@ -64,7 +64,11 @@ class NamedLock:
         deadline = time.monotonic() + self.wait
         delay = 0.05
         while not self.backend.create(self.key, canonical_bytes(holder())):
-            if self._stale():
+            try:
+                raw = self.backend.read(self.key)
+            except NotFoundError:
+                continue  # released between our attempt and the read: try again at once
+            if self._stale_content(raw):
                 self.backend.delete(self.key)
                 continue
             if time.monotonic() > deadline:
@@ -72,8 +76,8 @@ class NamedLock:
                     f"repository {self.backend} is locked ({self.key} held by {self._describe()}); "
                     f"if no entrasnap is running there, it is released automatically after {self.stale_after}"
                 )
-            time.sleep(delay)
-            delay = min(delay * 2, 1.0)
+            time.sleep(delay * random.uniform(0.5, 1.0))  # jitter: waiting writers do not wake together
+            delay = min(delay * 2, 0.25)  # a commit holds this lock for milliseconds
         self.held = True
 
     def release(self) -> None:
@@ -88,10 +92,13 @@ class NamedLock:
             return None
         return info if isinstance(info, dict) else None
 
-    def _stale(self) -> bool:
-        info = self._info()
-        # vanished or unreadable: a half-written lock from a crash
-        return info is None or _info_stale(info, self.stale_after)
+    def _stale_content(self, raw: bytes) -> bool:
+        """A lock whose content is unreadable (creation is atomic, so: damaged) or whose holder is gone."""
+        try:
+            info = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return True
+        return not isinstance(info, dict) or _info_stale(info, self.stale_after)
 
     def _describe(self) -> str:
         info = self._info() or {}
