@@ -161,7 +161,7 @@ def test_errors_and_drops_give_the_same_snapshot_as_a_clean_run(
 
 
 def test_faults_while_paging_group_members(fakegraph_factory: Factory, tmp_path: Path) -> None:
-    """Members read in small pages (nextLinks outside $batch), with faults scripted on those pages."""
+    """Members read in small pages (nextLinks sent in $batch, round by round), with faults on those batches."""
     fg = fakegraph_factory(time_scale=0.01)
     types = catalog.resolve(["groups"])
 
@@ -180,8 +180,8 @@ def test_faults_while_paging_group_members(fakegraph_factory: Factory, tmp_path:
     add_faults(
         fg,
         [
-            {"path": "^/groups/.*/members", "fault": "drop", "times": 4},
-            {"path": "^/groups/.*/members", "fault": "503", "times": 4},
+            {"path": r"^/\$batch$", "fault": "drop", "times": 4},
+            {"path": r"^/\$batch$", "fault": "503", "times": 4},
         ],
     )
     fg.fake.apply_settings({"error_rate": 0.05, "drop_rate": 0.05, "fault_seed": 11})

@@ -345,8 +345,9 @@ class Collector:
             for answer in answers:
                 if answer.status == 404:
                     continue  # deleted after the delta round
-                if answer.status >= 400 or not isinstance(answer.body, dict):
-                    await self._values(answer, rtype.permission, result, rtype.api)  # raises TypeFailure
+                if answer.status >= 400:
+                    raise _failure(answer, rtype.permission)
+                if not isinstance(answer.body, dict):
                     continue
                 page.append(answer.body)
             await self._store_page(rtype, page, result)
@@ -419,9 +420,12 @@ class Collector:
                 items.append(BatchItem(parent["id"], "GET", f"{rtype.path}?{_query(query)}", dict(headers)))
             answers = await self.client.batch(items, version=rtype.api)
             result.requests += len(items)
+            complete = await self._complete(answers, rtype.api, result)
             page: list[JSON] = []
             for answer in answers:
-                values = await self._values(answer, rtype.permission, result, rtype.api)
+                values = complete[answer.id]
+                if isinstance(values, BatchResult):
+                    raise _failure(values, rtype.permission)
                 for obj in values:
                     oid = object_id(rtype, obj)
                     if oid not in seen:
@@ -429,22 +433,38 @@ class Collector:
                         page.append(obj)
             await self._store_page(rtype, page, result)
 
-    async def _values(self, answer: BatchResult, permission: str, result: TypeResult, api: str) -> list[JSON]:
-        """The objects of one batch answer, following its nextLink; failures raise TypeFailure."""
-        if answer.status >= 400:
-            error = answer.body.get("error", {}) if isinstance(answer.body, dict) else {}
-            status, detail = classify(
-                answer.status, str(error.get("code", "")), str(error.get("message", "")), permission
-            )
-            raise TypeFailure(status, detail)
-        body = answer.body if isinstance(answer.body, dict) else {}
-        values: list[JSON] = list(body.get("value", []))
-        next_link = body.get("@odata.nextLink")
-        if next_link:
-            async for page in self.client.pages(str(next_link)):
-                result.requests += 1
-                values.extend(page)
-        return values
+    async def _complete(
+        self, answers: list[BatchResult], version: str, result: TypeResult
+    ) -> dict[str, list[JSON] | BatchResult]:
+        """Each batch answer's objects with its continuation pages (by answer id), or the answer that failed.
+
+        The ``@odata.nextLink`` pages of all the answers are read together, round by round, each round's
+        links in one ``$batch``: collections of P pages cost P sequential round trips, not one per page.
+        """
+        out: dict[str, list[JSON] | BatchResult] = {}
+        links: dict[str, str] = {}
+        for answer in answers:
+            body = answer.body if isinstance(answer.body, dict) else {}
+            _take(answer, list(body.get("value", [])), out, links)
+        while links:
+            prefix = f"{self.client.base_url}/{version}/"
+            items = [
+                BatchItem(key, "GET", link[len(prefix) - 1 :], {})
+                for key, link in links.items()
+                if link.startswith(prefix)
+            ]
+            pages = await self.client.batch(items, version=version) if items else []
+            for key in links.keys() - {item.id for item in items}:  # elsewhere: refused or read alone
+                pages.append(BatchResult(key, 200, {}, await self.client.get(links[key])))
+            result.requests += len(links)
+            for answer in pages:
+                body = answer.body
+                if answer.status < 400 and (
+                    not isinstance(body, dict) or not isinstance(body.get("value"), list)
+                ):
+                    raise GraphRequestError(200, "UnexpectedResponse", "the answer is not a collection")
+                _take(answer, body["value"] if answer.status < 400 else [], out, links)
+        return out
 
     async def _store_page(self, rtype: ResourceType, page: list[JSON], result: TypeResult) -> None:
         children, vanished = await self._children(rtype, page, result) if rtype.children else ({}, set())
@@ -497,17 +517,17 @@ class Collector:
         for version, pairs in by_version.items():
             answers = await self.client.batch([item for item, _ in pairs], version=version)
             result.requests += len(pairs)
-            for (item, child), answer in zip(pairs, answers, strict=True):
+            complete = await self._complete(answers, version, result)
+            for item, child in pairs:
                 oid = item.id.rsplit("|", 1)[0]
-                try:
-                    values = await self._values(answer, child.permission or rtype.permission, result, version)
-                except TypeFailure as failure:
-                    if answer.status == 404:
+                values = complete[item.id]
+                if isinstance(values, BatchResult):
+                    if values.status == 404:
                         missing.setdefault(oid, child.name)
                         continue
-                    else:
-                        failure.error.setdefault("child", child.name)
-                        raise
+                    failure = _failure(values, child.permission or rtype.permission)
+                    failure.error.setdefault("child", child.name)
+                    raise failure
                 stored = (
                     sorted(str(v.get("id")) for v in values)
                     if child.kind == "refs"
@@ -540,6 +560,31 @@ class Collector:
                 "message": f"{child} of {oid} answered 404 while the object exists",
             },
         )
+
+
+def _take(
+    answer: BatchResult, values: list[JSON], out: dict[str, list[JSON] | BatchResult], links: dict[str, str]
+) -> None:
+    """Add one page (or a failure) to what ``_complete`` gathers, noting the page's nextLink if any."""
+    links.pop(answer.id, None)
+    if answer.status >= 400:
+        out[answer.id] = answer
+        return
+    gathered = out.setdefault(answer.id, [])
+    assert isinstance(gathered, list)
+    gathered.extend(values)
+    next_link = answer.body.get("@odata.nextLink") if isinstance(answer.body, dict) else None
+    if next_link:
+        links[answer.id] = str(next_link)
+
+
+def _failure(answer: BatchResult, permission: str) -> TypeFailure:
+    """The failure a batch answer with an error status stands for."""
+    error = answer.body.get("error", {}) if isinstance(answer.body, dict) else {}
+    status, detail = classify(
+        answer.status, str(error.get("code", "")), str(error.get("message", "")), permission
+    )
+    return TypeFailure(status, detail)
 
 
 def parents_needed(types: Iterable[ResourceType]) -> dict[str, set[str]]:
