@@ -37,6 +37,13 @@ JSON_TYPE = (
     "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
 )
 WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
+# $expand on directory objects (https://learn.microsoft.com/en-us/graph/query-parameters#expand-parameter and
+# known issue https://developer.microsoft.com/en-us/graph/known-issues/?search=13635): a list page holds at
+# most 100 objects whatever $top asks, and an expanded relationship holds at most 20 objects (100 for
+# users' registeredDevices), with no nextLink for the rest.
+EXPAND_PAGE_SIZE = 100
+EXPANDED_ITEMS = 20
+EXPANDED_ITEMS_BY_LINK = {"users/registeredDevices": 100}
 
 
 @dataclass
@@ -216,6 +223,12 @@ class Engine:
         return (o for o in objects if all(str(o.get(p, "")).lower() == params[q].lower() for p, q in rest))
 
     def page_size(self, request: Request, resource: Resource) -> int | None:
+        size = self.asked_page_size(request, resource)
+        if resource.directory_object and "$expand" in request.query:
+            return min(size or EXPAND_PAGE_SIZE, EXPAND_PAGE_SIZE)
+        return size
+
+    def asked_page_size(self, request: Request, resource: Resource) -> int | None:
         top = request.query.get("$top")
         if top is None:
             return resource.page_size
@@ -303,7 +316,7 @@ class Engine:
             ]
         ids = self.store.linked(expansion.key, str(obj.get("id")))
         rendered = []
-        for target_id in ids[:20] if expansion.key.endswith("/members") else ids:
+        for target_id in ids[: EXPANDED_ITEMS_BY_LINK.get(expansion.key, EXPANDED_ITEMS)]:
             found = self.lookup("", target_id)
             if found is not None:
                 rendered.append(self.render_target(request, found[0], found[1], item))
