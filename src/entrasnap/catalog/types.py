@@ -49,8 +49,8 @@ APP_POLICY_REFS = (
 )
 
 
-def _ref(name: str, path: str, permission: str = "", *, delta: bool = False) -> Child:
-    return Child(name, path, "refs", permission, delta=delta)
+def _ref(name: str, path: str, permission: str = "", *, delta: bool = False, expand: bool = False) -> Child:
+    return Child(name, path, "refs", permission, delta=delta, expand=expand)
 
 
 def _objects(name: str, path: str, permission: str = "", api: str = "v1.0") -> Child:
@@ -322,8 +322,8 @@ DEVICES: tuple[ResourceType, ...] = (
         delta=True,
         select=DEVICE_SELECT,
         children=(
-            _ref("registeredOwners", "/devices/{id}/registeredOwners"),
-            _ref("registeredUsers", "/devices/{id}/registeredUsers"),
+            _ref("registeredOwners", "/devices/{id}/registeredOwners", expand=True),
+            _ref("registeredUsers", "/devices/{id}/registeredUsers", expand=True),
         ),
         noise=("approximateLastSignInDateTime", "onPremisesLastSyncDateTime", "complianceExpirationDateTime"),
         read_only=(
@@ -357,7 +357,7 @@ APPLICATIONS: tuple[ResourceType, ...] = (
         "Application.Read.All",
         delta=True,
         children=(
-            _ref("owners", "/applications/{id}/owners"),
+            _ref("owners", "/applications/{id}/owners", expand=True),
             _objects("extensionProperties", "/applications/{id}/extensionProperties"),
             _objects("federatedIdentityCredentials", "/applications/{id}/federatedIdentityCredentials"),
             _ref("tokenIssuancePolicies", "/applications/{id}/tokenIssuancePolicies"),
@@ -378,7 +378,7 @@ APPLICATIONS: tuple[ResourceType, ...] = (
         "Application.Read.All",
         delta=True,
         children=(
-            _ref("owners", "/servicePrincipals/{id}/owners"),
+            _ref("owners", "/servicePrincipals/{id}/owners", expand=True),
             _objects("appRoleAssignedTo", "/servicePrincipals/{id}/appRoleAssignedTo"),
             _objects(
                 "delegatedPermissionClassifications",

@@ -29,6 +29,13 @@ from entrasnap.graph import BatchItem, BatchResult, GraphClient, GraphRequestErr
 
 JSON = dict[str, Any]
 RESPONSE_METADATA = ("@odata.context", "@odata.nextLink", "@odata.deltaLink", "@odata.count")
+# $expand on directory objects: list pages of at most 100 objects, at most 20 expanded objects per relationship
+# and no nextLink for the rest (https://learn.microsoft.com/en-us/graph/query-parameters#expand-parameter,
+# https://developer.microsoft.com/en-us/graph/known-issues/?search=13635). A list that reached the cap is read
+# again per parent.
+EXPAND_PAGE_SIZE = 100
+EXPANDED_LIMIT = 20
+Inline = dict[tuple[str, str], list[str]]  # (object id, child name) -> sorted ids read through $expand
 
 
 class Sink(Protocol):
@@ -222,12 +229,15 @@ class Collector:
 
     async def _read_collection(self, rtype: ResourceType, result: TypeResult) -> None:
         url, params, headers = list_request(rtype, self.options)
+        expanded = expanded_children(rtype, headers)
+        if expanded:
+            params = with_expansions(params, expanded)
         full = f"{url}?{_query(params)}" if params else url
         async for page in self.client.pages(
             full, headers=headers or None, paced="ca" if rtype.paced else None
         ):
             result.requests += 1
-            await self._store_page(rtype, page, result)
+            await self._store_page(rtype, page, result, take_expanded(rtype, page, expanded))
 
     # --- delta-capable types --------------------------------------------------------------------
 
@@ -466,8 +476,12 @@ class Collector:
                 _take(answer, body["value"] if answer.status < 400 else [], out, links)
         return out
 
-    async def _store_page(self, rtype: ResourceType, page: list[JSON], result: TypeResult) -> None:
-        children, vanished = await self._children(rtype, page, result) if rtype.children else ({}, set())
+    async def _store_page(
+        self, rtype: ResourceType, page: list[JSON], result: TypeResult, inline: Inline | None = None
+    ) -> None:
+        children, vanished = (
+            await self._children(rtype, page, result, inline=inline) if rtype.children else ({}, set())
+        )
         page = [obj for obj in page if object_id(rtype, obj) not in vanished]
         for obj in page:
             oid = object_id(rtype, obj)
@@ -481,10 +495,15 @@ class Collector:
         self.progress.advanced(rtype, len(page), result.requests)
 
     async def _children(
-        self, rtype: ResourceType, page: list[JSON], result: TypeResult, only: tuple[Child, ...] | None = None
+        self,
+        rtype: ResourceType,
+        page: list[JSON],
+        result: TypeResult,
+        only: tuple[Child, ...] | None = None,
+        inline: Inline | None = None,
     ) -> tuple[dict[tuple[str, str], list[Any]], set[str]]:
-        """Every child collection (or those in ``only``) of the objects in ``page``, through $batch; and the
-        objects that vanished.
+        """Every child collection (or those in ``only``) of the objects in ``page``, through $batch unless
+        ``inline`` already holds it; and the objects that vanished.
 
         A child answering 404 means its parent was deleted after its page was read (the parent itself then
         answers 404 too, and is left out as deleted) — or something is wrong, which fails the type rather
@@ -496,6 +515,11 @@ class Collector:
         for obj in page:
             oid = object_id(rtype, obj)
             for child in rtype.children if only is None else only:
+                known = inline.get((oid, child.name)) if inline else None
+                if known is not None:
+                    out[(oid, child.name)] = known
+                    result.children[child.name] = result.children.get(child.name, 0) + len(known)
+                    continue
                 top = (
                     child.page_size
                     if child.page_size is not None
@@ -560,6 +584,37 @@ class Collector:
                 "message": f"{child} of {oid} answered 404 while the object exists",
             },
         )
+
+
+def expanded_children(rtype: ResourceType, headers: dict[str, str]) -> tuple[Child, ...]:
+    """The children read through ``$expand`` on the type's list pages (never in advanced queries)."""
+    if "ConsistencyLevel" in headers:
+        return ()
+    return tuple(c for c in rtype.children if c.expand and c.kind == "refs")
+
+
+def with_expansions(params: dict[str, str], children: tuple[Child, ...]) -> dict[str, str]:
+    """A list query that also expands ``children`` (their ids), with the page size Graph allows then."""
+    expand = [params["$expand"]] if "$expand" in params else []
+    out = {**params, "$expand": ",".join([*expand, *(f"{c.name}($select=id)" for c in children)])}
+    if "$top" in out:
+        out["$top"] = str(min(int(out["$top"]), EXPAND_PAGE_SIZE))
+    return out
+
+
+def take_expanded(rtype: ResourceType, page: list[JSON], children: tuple[Child, ...]) -> Inline:
+    """Remove the expanded children from the objects of ``page``; the lists below Graph's cap, as stored."""
+    inline: Inline = {}
+    for obj in page:
+        for child in children:
+            value = obj.pop(child.name, None)
+            for key in [k for k in obj if k.startswith(f"{child.name}@")]:
+                del obj[key]
+            if not isinstance(value, list) or len(value) >= EXPANDED_LIMIT:
+                continue  # absent, or maybe cut at the cap: read per parent
+            if all(isinstance(v, dict) and "id" in v for v in value):
+                inline[(object_id(rtype, obj), child.name)] = sorted(str(v["id"]) for v in value)
+    return inline
 
 
 def _take(
