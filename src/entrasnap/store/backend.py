@@ -150,18 +150,23 @@ class LocalBackend:
                 _fsync_dir(made.parent)
         self._dirs.add(directory)
 
-    def read(self, key: str) -> bytes:
-        # Reads are the hot path of time travel: a plain string path and os.read skip pathlib's cost.
+    def _open(self, key: str) -> tuple[int, str]:
+        """A read-only descriptor for key and its path, with the store's errors for a missing or
+        unreadable file. Reads are the hot path of time travel: a plain string path and os calls skip
+        pathlib's cost."""
         self._check_key(key)
         path = self._root_text + key
         try:
-            fd = os.open(path, os.O_RDONLY)
+            return os.open(path, os.O_RDONLY), path
         except (FileNotFoundError, NotADirectoryError) as exc:
             if not self.root.is_dir():
                 raise RepositoryNotFoundError(key, f"repository path {self.root} does not exist") from exc
             raise NotFoundError(key, f"{key} is missing from repository {self.root}") from exc
         except PermissionError as exc:
             raise StoreError(f"cannot read {path}: permission denied") from exc
+
+    def read(self, key: str) -> bytes:
+        fd, path = self._open(key)
         try:
             parts = []
             while chunk := os.read(fd, 1 << 20):
@@ -173,14 +178,7 @@ class LocalBackend:
         return b"".join(parts)
 
     def read_range(self, key: str, offset: int, length: int) -> bytes:
-        self._check_key(key)
-        path = self._root_text + key
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except (FileNotFoundError, NotADirectoryError) as exc:
-            raise NotFoundError(key, f"{key} is missing from repository {self.root}") from exc
-        except PermissionError as exc:
-            raise StoreError(f"cannot read {path}: permission denied") from exc
+        fd, _ = self._open(key)
         try:
             data = os.pread(fd, length, offset)
         finally:
