@@ -3,9 +3,10 @@ a key, encrypts), and that names objects."""
 
 from __future__ import annotations
 
-import hashlib
 import zlib
 from typing import Protocol
+
+from entrasnap.store.canonical import digest
 
 
 class DamagedError(ValueError):
@@ -44,7 +45,7 @@ class PlainCodec:
     name = "zlib"
 
     def object_id(self, data: bytes) -> str:
-        return hashlib.sha256(data).hexdigest()
+        return digest(data)
 
     def seal(self, data: bytes) -> bytes:
         return zlib.compress(data, 6)
