@@ -16,12 +16,17 @@ def stored_at(root: Path, h: str) -> tuple[Path, int, int]:
     return root / "data" / pack_id[:2] / pack_id, offset, length
 
 
-def damage(root: Path, h: str, data: bytes = b"not zlib at all") -> None:
-    """Overwrite the start of object h's stored bytes in its pack (a disk fault or an attacker)."""
-    path, offset, length = stored_at(root, h)
+def overwrite(path: Path, offset: int, data: bytes) -> None:
+    """Write data into a pack in place (what a disk fault or an attacker could do)."""
     with path.open("r+b") as handle:
         handle.seek(offset)
-        handle.write(data[:length])
+        handle.write(data)
+
+
+def damage(root: Path, h: str, data: bytes = b"not zlib at all") -> None:
+    """Overwrite the start of object h's stored bytes in its pack."""
+    path, offset, length = stored_at(root, h)
+    overwrite(path, offset, data[:length])
 
 
 def manifests(record: dict[str, Any]) -> dict[str, str | None]:

@@ -21,6 +21,7 @@ from entrasnap.store import LocalBackend, Repository, SnapshotRecord, StoreError
 from entrasnap.store.codec import PLAIN
 from entrasnap.store.manifest import MAX_CHUNK_ENTRIES, cut, ends_chunk
 from entrasnap.store.pack import read_trailer
+from repo_tools import overwrite, stored_at
 
 TENANT = {"id": "11111111-2222-3333-4444-555555555555", "domain": "contoso.example"}
 
@@ -33,21 +34,6 @@ def user(i: int, name: str | None = None) -> dict[str, Any]:
 def group(i: int, members: list[str]) -> dict[str, Any]:
     oid = f"g{i:07d}-0000-4000-8000-000000000000"
     return {"id": oid, "object": {"id": oid, "displayName": f"Group {i}"}, "children": {"members": members}}
-
-
-def stored_at(repo: Repository, root: Path, h: str) -> tuple[Path, int, int]:
-    """The pack file, offset and length holding object h."""
-    location = repo.locate(h)
-    assert location is not None
-    pack_id, offset, length = location
-    return root / "data" / pack_id[:2] / pack_id, offset, length
-
-
-def overwrite(path: Path, offset: int, data: bytes) -> None:
-    """Damage a pack in place (what a disk fault or an attacker could do)."""
-    with path.open("r+b") as handle:
-        handle.seek(offset)
-        handle.write(data)
 
 
 def open_repo(path: Path, *, fsync: bool = True) -> Repository:
@@ -106,7 +92,7 @@ def test_put_get_round_trip_stores_zlib_of_canonical_json_in_a_pack(tmp_path: Pa
     assert repo.get(h) == value  # readable before its pack is written
     assert not (tmp_path / "repo" / "data").exists()
     repo.flush()
-    path, offset, length = stored_at(repo, tmp_path / "repo", h)
+    path, offset, length = stored_at(tmp_path / "repo", h)
     assert zlib.decompress(path.read_bytes()[offset : offset + length]) == data
     assert read_trailer(path.read_bytes(), PLAIN) == [(h, offset, length)]
     [index_key] = list(repo.backend.list("index/"))
@@ -367,7 +353,7 @@ def test_damaged_and_missing_objects_are_reported_by_name(tmp_path: Path) -> Non
     rec = snapshot(repo, [user(i) for i in range(10)])
     _, h = next(repo.entries(rec, "users"))
     chunk = repo.chunks(rec, "users")[0]
-    path, offset, length = stored_at(repo, tmp_path / "repo", h)
+    path, offset, length = stored_at(tmp_path / "repo", h)
     good = path.read_bytes()[offset : offset + length]
     assert len(good) == length
 
@@ -380,7 +366,7 @@ def test_damaged_and_missing_objects_are_reported_by_name(tmp_path: Path) -> Non
     overwrite(path, offset, good)
     assert fresh.get(h) == repo.get(h)
 
-    chunk_path, chunk_offset, _ = stored_at(repo, tmp_path / "repo", chunk)
+    chunk_path, chunk_offset, _ = stored_at(tmp_path / "repo", chunk)
     overwrite(chunk_path, chunk_offset, b"garbage")
     with pytest.raises(StoreError, match=f"object {chunk} is damaged"):
         list(Repository.open(LocalBackend(tmp_path / "repo")).entries(rec, "users"))
@@ -562,7 +548,7 @@ def test_format_doc_snippet_reads_a_real_repository(tmp_path: Path) -> None:
     ]
 
     _, h = next(repo.entries(repo.find("latest"), "users"))
-    path, offset, length = stored_at(repo, tmp_path / "repo", h)
+    path, offset, length = stored_at(tmp_path / "repo", h)
     stored = path.read_bytes()[offset : offset + length]
     changed = zlib.compress(zlib.decompress(stored).replace(b"User", b"Usr "))
     assert len(changed) == length  # same length: only the content check can tell
