@@ -160,6 +160,9 @@ class AzureBlobBackend:
             raise TruncatedError(f"{key} in repository {self.display} is shorter than expected (truncated?)")
         return data
 
+    def read_ranges(self, key: str, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
+        return [self.read_range(key, offset, length) for offset, length in ranges]
+
     def list(self, prefix: str) -> Iterator[str]:
         return iter([key for key, _ in self._listing(prefix)])
 

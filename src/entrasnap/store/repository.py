@@ -6,7 +6,7 @@ import json
 import re
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from entrasnap.store import delta
 from entrasnap.store.backend import Backend
 from entrasnap.store.canonical import HASH_RE, canonical_bytes, digest
 from entrasnap.store.codec import PLAIN, Codec, DamagedError
@@ -36,7 +37,13 @@ if TYPE_CHECKING:
 
 CONFIG_KEY = "config.json"
 FORMAT_NAME = "entrasnap-repository"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+"""Written by ``init``: version 3 may hold delta objects (docs/FORMAT.md); version 2 is still read."""
+OLDEST_VERSION = 2
+DELTA_MAX_SHARE = 0.5
+"""An object is stored as a delta only when that takes at most this share of its full stored size."""
+BASE_CACHE_BYTES = 8 * 1024 * 1024
+"""Decompressed bases kept for reading deltas (a base is shared by many of them)."""
 MIN_PREFIX = 6
 PACK_CACHE_BYTES = 64 * 1024 * 1024
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -81,6 +88,11 @@ class Repository:
         self._pack_reads: dict[str, int] = {}
         """Heads of records kept on local disk between runs (set by the caller; plain repositories only)."""
         self._manifests: dict[str, tuple[str, ...]] = {}
+        self._bases: OrderedDict[str, bytes] = OrderedDict()
+        self._bases_size = 0
+        self.deltas = config.get("version") != OLDEST_VERSION
+        """Whether new objects may be stored as deltas (not in a version-2 repository, which older
+        entrasnap reads)."""
 
     @property
     def id(self) -> str:
@@ -149,12 +161,20 @@ class Repository:
         """Store a JSON value as an object unless present; returns its hash."""
         return self.put_counted(value, self.stats)
 
-    def put_counted(self, value: Any, *counters: WriteStats) -> str:
-        """put(), adding what was written or reused to each of ``counters``."""
-        return self.put_located(value, *counters)[0]
+    def put_counted(
+        self, value: Any, *counters: WriteStats, base: Callable[[], str | None] | None = None
+    ) -> str:
+        """put(), adding what was written or reused to each of ``counters`` (``base``: put_located's)."""
+        return self.put_located(value, *counters, base=base)[0]
 
-    def put_located(self, value: Any, *counters: WriteStats) -> tuple[str, Location]:
-        """put() that also returns where the object is stored."""
+    def put_located(
+        self, value: Any, *counters: WriteStats, base: Callable[[], str | None] | None = None
+    ) -> tuple[str, Location]:
+        """put() that also returns where the object is stored.
+
+        ``base`` names (called only when the object is new) the previous version of the same thing: the
+        object is then stored as a delta against that version's full object when that is small enough.
+        """
         data = canonical_bytes(value)
         hash_hex = self.codec.object_id(data)
         location = self.locate_current(hash_hex)
@@ -163,7 +183,14 @@ class Repository:
             if self._pack is None:
                 self._pack = PackBuilder()
             stored = self.codec.seal(data)
-            location = self._pack.add(hash_hex, stored)
+            chosen = self._delta_base(base()) if base is not None and self.deltas else None
+            if chosen is not None:
+                smaller = delta.seal(self.codec, data, *chosen)
+                if len(smaller) <= DELTA_MAX_SHARE * len(stored):
+                    stored = smaller
+                else:
+                    chosen = None
+            location = self._pack.add(hash_hex, stored, chosen[0] if chosen else None)
             self._hints[hash_hex] = location
             written = len(stored)
             if self._pack.size >= self.pack_size or self._pack.age > PACK_MAX_AGE_SECONDS:
@@ -173,6 +200,63 @@ class Repository:
             stats.objects_written += 1 if written else 0
             stats.objects_reused += 0 if written else 1
         return hash_hex, location
+
+    def _delta_base(self, previous: str | None) -> tuple[str, bytes] | None:
+        """(hash, bytes) of the full object a new version of ``previous`` is to be a delta against:
+        ``previous`` itself when it is full, its base when it is a delta (so deltas are never chained).
+        None when there is no usable base (no previous version, or it cannot be read)."""
+        if previous is None or not HASH_RE.match(previous):
+            return None
+        at = self.locate(previous)
+        if at is None:
+            return None
+        try:
+            base_id, payload = delta.unseal(self.codec, self._stored(previous, at))
+            if base_id is not None:
+                return base_id, self.base_bytes(base_id, previous)
+        except (StoreError, DamagedError):
+            return None
+        if self.codec.object_id(payload) != previous:
+            return None
+        self._keep_base(previous, payload)
+        return previous, payload
+
+    def base_bytes(self, base_id: str, user: str) -> bytes:
+        """The canonical bytes of a delta's base (a full object), kept in a small cache; StoreError
+        naming the delta ``user`` when the base is missing or damaged."""
+        cached = self._bases.get(base_id)
+        if cached is not None:
+            self._bases.move_to_end(base_id)
+            return cached
+        hinted = self.locate(base_id)
+        for at in dict.fromkeys([hinted, self.index.lookup(base_id)]):
+            if at is None:
+                continue
+            try:
+                base_of_base, data = delta.unseal(self.codec, self._stored(base_id, at))
+            except (NotFoundError, TruncatedError, DamagedError):
+                continue
+            if base_of_base is None and self.codec.object_id(data) == base_id:
+                self._keep_base(base_id, data)
+                return data
+        state = "missing" if hinted is None else "damaged"
+        raise StoreError(f"object {base_id} (the base of delta object {user}) is {state} in {self.backend}")
+
+    def _keep_base(self, base_id: str, data: bytes) -> None:
+        if base_id not in self._bases:
+            self._bases[base_id] = data
+            self._bases_size += len(data)
+        while self._bases_size > BASE_CACHE_BYTES and len(self._bases) > 1:
+            self._bases_size -= len(self._bases.popitem(last=False)[1])
+
+    def _stored(self, hash_hex: str, location: Location) -> bytes:
+        """An object's stored bytes at a location (this process's unwritten pack included)."""
+        pack_id, offset, length = location
+        if self._pack is not None and self._pack.id == pack_id:
+            stored = self._pack.stored(hash_hex)
+            if stored is not None:
+                return stored
+        return self._read_stored(pack_id, offset, length)
 
     def locate(self, hash_hex: str) -> Location | None:
         """Where an object is stored (known locations first, then the index); None when absent."""
@@ -206,7 +290,7 @@ class Repository:
         if pack is None or not pack.blobs:
             return
         self.backend.create(pack_key(pack.id), pack.finish(self.codec))
-        write_index(self.backend, [(pack.id, pack.blobs)], self.codec)
+        write_index(self.backend, [(pack.id, pack.blobs)], self.codec, pack.bases)
         self.index.record(pack.id, pack.blobs)
         self._packs_written.append(pack.id)
         for hash_hex, _, _ in pack.blobs:  # the index knows them now: memory stays bounded by a pack
@@ -245,11 +329,47 @@ class Repository:
                 return None
             except TruncatedError:
                 return None
+        return self._unsealed(hash_hex, stored)
+
+    def _unsealed(self, hash_hex: str, stored: bytes) -> bytes | None:
+        """An object's canonical bytes from its stored form, or None when they are not that object."""
+        return self.unseal_object(hash_hex, stored)
+
+    def unseal_object(self, hash_hex: str, stored: bytes) -> bytes | None:
+        """An object's canonical bytes from its stored form (a delta through its base), or None when they
+        are not that object. StoreError when a delta's base is missing or damaged."""
         try:
-            data = self.codec.unseal(stored)
+            base_id, data = delta.unseal(self.codec, stored)
+            if base_id is not None:
+                data = delta.inflate(data, self.base_bytes(base_id, hash_hex))
         except DamagedError:
             return None
         return data if self.codec.object_id(data) == hash_hex else None
+
+    def get_many(self, hashes: Iterable[str]) -> dict[str, Any]:
+        """get() for many objects: on local storage each pack is opened once and read in offset order
+        (a year-apart diff reads tens of thousands of objects). Anything unusual falls back to get()."""
+        wanted = list(dict.fromkeys(hashes))
+        if getattr(self.backend, "remote", False):
+            return {h: self.get(h) for h in wanted}
+        by_pack: dict[str, list[tuple[int, int, str]]] = {}
+        found: dict[str, Any] = {}
+        for hash_hex in wanted:
+            at = self._hint(hash_hex) if HASH_RE.match(hash_hex) else None
+            if at is not None and at[0] not in self._gone and (self._pack is None or self._pack.id != at[0]):
+                by_pack.setdefault(at[0], []).append((at[1], at[2], hash_hex))
+        for pack_id, items in by_pack.items():
+            items.sort()
+            try:
+                stored = self.backend.read_ranges(pack_key(pack_id), [(o, n) for o, n, _ in items])
+            except (NotFoundError, TruncatedError):
+                continue  # get() below finds these through the index and says what is wrong
+            for (_, _, hash_hex), blob in zip(items, stored, strict=True):
+                data = self._unsealed(hash_hex, blob)
+                if data is not None:
+                    found[hash_hex] = value = orjson.loads(data)
+                    self._learn(value)
+        return {h: found[h] if h in found else self.get(h) for h in wanted}
 
     def _read_stored(self, pack_id: str, offset: int, length: int) -> bytes:
         """Stored bytes from a pack. On remote storage, a pack read from three times is downloaded
@@ -431,7 +551,7 @@ def _check_config(raw: bytes, location: str) -> dict[str, Any]:
     version = config.get("version")
     if not isinstance(version, int):
         raise StoreError(f"{location}/config.json is damaged (no version)")
-    if version < FORMAT_VERSION:
+    if version < OLDEST_VERSION:
         raise StoreError(
             f"this repository has format version {version}, a pre-release format this entrasnap no longer "
             f"reads; start a new repository (a new --store location)"
