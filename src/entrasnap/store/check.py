@@ -4,8 +4,9 @@ Structure (always): config.json; every snapshot record (parses, name matches, ca
 records (``sequence`` 1..N, each ``previous`` the sha256 of its predecessor's bytes); signatures
 against a public key when one is given; every index file (name = sha256 of content, parses); every
 pack an index lists (present, trailer readable and listing the same objects); every object a snapshot
-needs (records -> manifests -> chunks -> object records) present in a pack where the index says.
-Manifests and chunks are read and re-hashed on the way; object records are not.
+needs (records -> manifests -> chunks -> object records, and the base of each delta object) present in a
+pack where the index says. Manifests and chunks are read and re-hashed on the way (a delta through its
+base); object records are not.
 
 ``read_data``: additionally every pack is read once, whole, and every object in it re-hashed.
 
@@ -20,21 +21,29 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
+from entrasnap.store import delta
 from entrasnap.store.backend import TEMP_PREFIX, Backend, LocalBackend
 from entrasnap.store.canonical import HASH_RE, canonical_bytes, digest
 from entrasnap.store.check_chain import Link, chain_problems, parse_tombstone, previous_of, sequence_of
 from entrasnap.store.codec import Codec, DamagedError
 from entrasnap.store.errors import NotFoundError, RepositoryNotFoundError, StoreError
-from entrasnap.store.index import INDEX_PREFIX, parse_index
+from entrasnap.store.index import INDEX_PREFIX, parse_index_bases
 from entrasnap.store.lock import LOCK_PREFIX, repository_locks
-from entrasnap.store.pack import TRAILER_LENGTH_BYTES, Location, pack_key, parse_location, read_trailer
+from entrasnap.store.pack import (
+    TRAILER_LENGTH_BYTES,
+    Location,
+    pack_key,
+    parse_blobs,
+    parse_location,
+    read_trailer_bases,
+)
 from entrasnap.store.record import RECORD_FORMAT, TYPE_STATUSES, parse_time, record_key
 from entrasnap.store.repository import CONFIG_KEY, Repository
 from entrasnap.store.signing import verify
@@ -54,6 +63,8 @@ MAX_LISTED = 5
 """Missing objects named one by one in a message (the count says how many there are)."""
 _MAX_GAP = 256 * 1024
 """Objects of one pack are fetched with one ranged read while the bytes between them are fewer."""
+_BASES_KEPT = 256
+"""Decompressed bases of delta objects kept while verifying (a base serves many deltas)."""
 
 Blobs = list[tuple[str, int, int]]
 
@@ -244,6 +255,9 @@ class _Checker:
         """Needed objects: not found, not matching their hash, in a missing or damaged pack."""
         self.verified: set[tuple[str, str, int]] = set()
         """(hash, pack key, offset) of the manifests and chunks the walk read and re-hashed."""
+        self.bases: dict[str, str] = {}
+        """Delta object -> its base, as the index files (or, unindexed, the trailers) say."""
+        self._base_cache: OrderedDict[str, bytes | None] = OrderedDict()
 
     def damage(self, key: str, message: str) -> None:
         self.report.add(DAMAGE, key, message)
@@ -389,10 +403,12 @@ class _Checker:
                 self.damage(key, "unexpected file among the index files (readers fail on it)")
                 continue
             try:
-                packs = parse_index(self.backend.read(key), key, self.codec)
+                packs, bases = parse_index_bases(self.backend.read(key), key, self.codec)
             except StoreError as exc:
                 self.damage(key, str(exc))
                 continue
+            for hash_hex, base in bases.items():
+                self.bases.setdefault(hash_hex, base)
             self.report.index_files += 1
             new = 0
             for pack_id, blobs in packs:
@@ -430,15 +446,19 @@ class _Checker:
             else:
                 self._compare(pack_id, self._tail(pack_id), index_key, blobs)
         for pack_id in sorted(set(self.packs) - set(self.indexed)):
-            for hash_hex, offset, length in self._tail(pack_id) or []:
+            bases: dict[str, str] = {}
+            for hash_hex, offset, length in self._tail(pack_id, bases) or []:
                 self.unindexed.setdefault(hash_hex, (pack_id, offset, length))
+            for hash_hex, base in bases.items():
+                self.bases.setdefault(hash_hex, base)
             self.warn(
                 pack_key(pack_id),
                 "not listed in any index file (left by an interrupted run; prune removes it)",
             )
 
-    def _tail(self, pack_id: str) -> Blobs | None:
-        """The pack's trailer, read with two ranged reads; None after reporting it damaged."""
+    def _tail(self, pack_id: str, bases: dict[str, str] | None = None) -> Blobs | None:
+        """The pack's trailer, read with two ranged reads (its deltas' bases added to ``bases``); None
+        after reporting it damaged."""
         key, size = pack_key(pack_id), self.packs[pack_id]
         try:
             if size < TRAILER_LENGTH_BYTES:
@@ -450,7 +470,7 @@ class _Checker:
             if length == 0 or start < 0:
                 raise ValueError("trailer length out of range")
             header = orjson.loads(self.codec.unseal(self._range(key, start, length)))
-            blobs = [(str(h), int(o), int(n)) for h, o, n in header["blobs"]]
+            blobs = parse_blobs(header["blobs"], {} if bases is None else bases)
             if any(o < 0 or n <= 0 or o + n > start for _, o, n in blobs):
                 raise ValueError("trailer names bytes outside the pack")
         except (StoreError, DamagedError, ValueError, KeyError, TypeError) as exc:
@@ -523,9 +543,27 @@ class _Checker:
                 where,
                 f"{len(objects)} objects snapshots need are missing (no index lists them, no pack holds them): {named}",
             )
+        self._need_bases()
         self.report.objects_needed = len(self.needed)
         self.report.objects_unused = len(self.locations.keys() - self.needed.keys())
         self._report_uses()
+
+    def _need_bases(self) -> None:
+        """The base of every needed delta object is needed too; a missing one is damage."""
+        absent: dict[str, list[str]] = defaultdict(list)
+        for hash_hex, base in self.bases.items():
+            if hash_hex in self.needed:
+                self.needed.setdefault(base, self.needed[hash_hex])
+                if base not in self.locations and base not in self.unindexed:
+                    self.missing.add(base)
+                    absent[base].append(hash_hex)
+        for base, users in sorted(absent.items()):
+            self.damage(
+                self._where(users[0]),
+                f"object {base}, the base of {len(users)} delta object(s) snapshots need "
+                f"(e.g. {self._type(users[0])} object {users[0]}), is missing: no index lists it and no "
+                "pack holds it",
+            )
 
     def _chunk_entries(
         self, chunks: dict[str, Location | None], quiet: bool = False
@@ -594,18 +632,49 @@ class _Checker:
             yield hash_hex, value
         elif not quiet:
             self.corrupt.add(hash_hex)
-            self.damage(
-                key,
-                f"{kind} {hash_hex} ({self._type(hash_hex)}) at offset {at[1]} is corrupt: its content "
-                "does not match its hash",
+            base = self.bases.get(hash_hex)
+            why = (
+                f"a delta whose base {base} is missing or damaged"
+                if base is not None and self._base(base) is None
+                else "corrupt: its content does not match its hash"
             )
+            self.damage(key, f"{kind} {hash_hex} ({self._type(hash_hex)}) at offset {at[1]} is {why}")
 
     def _decode(self, hash_hex: str, stored: bytes) -> Any:
         try:
-            data = self.codec.unseal(stored)
+            data = self._unseal(stored)
             return orjson.loads(data) if self.codec.object_id(data) == hash_hex else None
         except (DamagedError, StoreError, orjson.JSONDecodeError):
             return None
+
+    def _unseal(self, stored: bytes) -> bytes:
+        """An object's canonical bytes from its stored form, a delta through its base; DamagedError."""
+        base_id, data = delta.unseal(self.codec, stored)
+        if base_id is None:
+            return data
+        base = self._base(base_id)
+        if base is None:
+            raise DamagedError(f"a delta whose base {base_id} is missing or damaged")
+        return delta.inflate(data, base)
+
+    def _base(self, base_id: str) -> bytes | None:
+        """A delta's base (a full object, verified), or None when it cannot be read."""
+        if base_id in self._base_cache:
+            self._base_cache.move_to_end(base_id)
+            return self._base_cache[base_id]
+        at = self.locations.get(base_id) or self.unindexed.get(base_id)
+        data = None
+        if at is not None and at[0] not in self.bad_packs:
+            try:
+                inner_base, data = delta.unseal(self.codec, self._range(pack_key(at[0]), at[1], at[2]))
+                if inner_base is not None or self.codec.object_id(data) != base_id:
+                    data = None
+            except (StoreError, DamagedError):
+                data = None
+        self._base_cache[base_id] = data
+        if len(self._base_cache) > _BASES_KEPT:
+            self._base_cache.popitem(last=False)
+        return data
 
     def _report_uses(self) -> None:
         """One line per damaged or unindexed pack holding objects snapshots need."""
@@ -635,6 +704,7 @@ class _Checker:
         bad = self.missing | self.corrupt | self.lost
         if not bad:
             return
+        bad.update(h for h, base in self.bases.items() if base in bad and h in self.needed)
         readable = {h: at for h, at in self.chunks.items() if h not in bad}
         bad_chunks = bad.intersection(self.chunks)
         for hash_hex, hashes, _ in self._chunk_entries(readable, quiet=True):
@@ -667,7 +737,7 @@ class _Checker:
             blobs = listed[1] if listed else []
             if pack_id not in self.bad_packs:
                 try:
-                    blobs = read_trailer(data, self.codec)
+                    blobs = read_trailer_bases(data, self.codec)[0]
                 except ValueError as exc:  # changed since its trailer was read
                     self._bad_trailer(pack_id, exc)
             for hash_hex, offset, length in blobs:
@@ -685,7 +755,7 @@ class _Checker:
             reason = "missing (the pack ends before it)"
         else:
             try:
-                if self.codec.object_id(self.codec.unseal(stored)) != hash_hex:
+                if self.codec.object_id(self._unseal(stored)) != hash_hex:
                     reason = "corrupt: its content does not match its hash"
             except DamagedError as exc:
                 reason = f"corrupt: {exc}"

@@ -30,6 +30,14 @@ class Codec(Protocol):
         """data from its stored form; DamagedError when that is impossible."""
         ...
 
+    def seal_inner(self, inner: bytes) -> bytes:
+        """The stored form of already compressed bytes (a delta object's; plain: the bytes themselves)."""
+        ...
+
+    def unseal_inner(self, stored: bytes) -> bytes:
+        """``seal_inner``'s input back; DamagedError when that is impossible."""
+        ...
+
     def seal_record(self, data: bytes) -> bytes:
         """The stored form of a snapshot record (plain: the canonical JSON itself)."""
         ...
@@ -55,6 +63,12 @@ class PlainCodec:
             return zlib.decompress(stored)
         except zlib.error as exc:
             raise DamagedError(f"cannot decompress ({exc})") from exc
+
+    def seal_inner(self, inner: bytes) -> bytes:
+        return inner
+
+    def unseal_inner(self, stored: bytes) -> bytes:
+        return stored
 
     def seal_record(self, data: bytes) -> bytes:
         return data

@@ -5,15 +5,19 @@ is not copied again. Object records keep their canonical JSON (so their hash, wh
 name objects alike); manifest chunks and manifests are rebuilt with the target's locations; the record
 keeps every field but ``types[*].manifest`` (target hashes and locations), ``sequence`` and
 ``previous`` (the target's own chain) and ``signature`` (dropped, or the target's signer's), and
-gains ``copiedFrom`` (docs/FORMAT.md, "Copies").
+gains ``copiedFrom`` (docs/FORMAT.md, "Copies"). New objects get the bases a snapshot written directly
+would have: the previous versions in the copy of the record's parent (bases.py), so a copy stores the
+same full and delta objects as daily snapshots would have.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
+from entrasnap.store.bases import ParentVersions
 from entrasnap.store.canonical import canonical_bytes, digest
 from entrasnap.store.errors import StoreError
 from entrasnap.store.lock import NamedLock
@@ -46,10 +50,13 @@ class Copier:
         self.stats = WriteStats()
         self._objects: dict[str, str] = {}
         self._parts: dict[str, tuple[str, Location]] = {}
+        self._copies: dict[str, SnapshotRecord] = {}
+        """Target records by id: those present before the copy and those copied."""
 
     def copy(self, tenant: str | None = None, progress: Progress | None = None) -> CopyResult:
         result = CopyResult(stats=self.stats)
-        present = {r.id for r in self.target.snapshots()}
+        self._copies = {r.id: r for r in self.target.snapshots()}
+        present = set(self._copies)
         for record in self.source.snapshots():
             if not matches_tenant(record, tenant):
                 continue
@@ -64,12 +71,15 @@ class Copier:
     def copy_one(self, record: SnapshotRecord) -> SnapshotRecord:
         """Copy one snapshot's objects, then commit its record in the target's chain."""
         types: dict[str, Any] = {}
+        parent = record.data.get("parent")
+        versions = ParentVersions(self.target, self._copies.get(parent) if isinstance(parent, str) else None)
         for type_key, original in record.types.items():
             info = dict(original)
             manifest = record.manifest(type_key)
             if manifest is not None:
-                hash_hex, at = self._manifest(manifest)
+                hash_hex, at = self._manifest(manifest, type_key, versions)
                 info["manifest"] = [hash_hex, location_json(at)]
+            versions.drop(type_key)
             types[type_key] = info
         self.target.flush()
         data = {k: v for k, v in record.data.items() if k != "signature"}
@@ -85,27 +95,31 @@ class Copier:
             if not self.target.backend.create(record.key, body):
                 raise StoreError(f"snapshot record {record.key} already exists in {self.target.backend}")
         self.stats.bytes_written += len(body)
-        return SnapshotRecord(key=record.key, data=data, hash=digest(body))
+        copied = self._copies[record.id] = SnapshotRecord(key=record.key, data=data, hash=digest(body))
+        return copied
 
-    def _manifest(self, hash_hex: str) -> tuple[str, Location]:
+    def _manifest(self, hash_hex: str, type_key: str, versions: ParentVersions) -> tuple[str, Location]:
         if hash_hex not in self._parts:
-            chunks = [self._chunk(str(c[0])) for c in self.source.get(hash_hex)["chunks"]]
+            chunks = [self._chunk(str(c[0]), type_key, versions) for c in self.source.get(hash_hex)["chunks"]]
             value = {"chunks": [[h, location_json(at)] for h, at in chunks]}
-            self._parts[hash_hex] = self.target.put_located(value, self.stats)
+            base = partial(versions.manifest, type_key)
+            self._parts[hash_hex] = self.target.put_located(value, self.stats, base=base)
         return self._parts[hash_hex]
 
-    def _chunk(self, hash_hex: str) -> tuple[str, Location]:
+    def _chunk(self, hash_hex: str, type_key: str, versions: ParentVersions) -> tuple[str, Location]:
         if hash_hex not in self._parts:
             entries = []
             for entry in self.source.get(hash_hex)["entries"]:
-                target_hash = self._object(str(entry[1]))
+                previous = partial(versions.record, type_key, str(entry[0]))
+                target_hash = self._object(str(entry[1]), previous)
                 at = self.target.locate(target_hash)
                 name = entry[2] if len(entry) > 2 else None
                 entries.append([entry[0], target_hash, name, *([location_json(at)] if at else [])])
-            self._parts[hash_hex] = self.target.put_located({"entries": entries}, self.stats)
+            base = partial(versions.chunk, type_key, str(entries[0][0])) if entries else None
+            self._parts[hash_hex] = self.target.put_located({"entries": entries}, self.stats, base=base)
         return self._parts[hash_hex]
 
-    def _object(self, hash_hex: str) -> str:
+    def _object(self, hash_hex: str, previous: Callable[[], str | None]) -> str:
         """The target's hash of an object record, copying it unless the target has it."""
         known = self._objects.get(hash_hex)
         if known is not None:
@@ -114,7 +128,7 @@ class Copier:
             self.stats.objects_reused += 1
             self._objects[hash_hex] = hash_hex
             return hash_hex
-        copied = self.target.put_counted(self.source.get(hash_hex), self.stats)
+        copied = self.target.put_counted(self.source.get(hash_hex), self.stats, base=previous)
         if self.same_names and copied != hash_hex:
             raise StoreError(f"object {hash_hex} would change when copied (its JSON does not round-trip)")
         self._objects[hash_hex] = copied

@@ -1,6 +1,7 @@
 """Index files: which pack holds each stored object, loaded only when a location is not already known.
 
 An index file is ``zlib(canonical {"packs": [{"id": pack id, "blobs": [[hash, offset, length], …]}]})``
+(a delta object's entry has its base hash as a fourth element)
 stored under ``index/<sha256 of those bytes>``. Readers normally find objects through the locations
 that manifests carry; the index answers for everything else (a writer checking what exists, a
 location made stale by ``prune``).
@@ -16,32 +17,45 @@ from entrasnap.store.backend import Backend
 from entrasnap.store.canonical import canonical_bytes, digest
 from entrasnap.store.codec import Codec, DamagedError
 from entrasnap.store.errors import StoreError
-from entrasnap.store.pack import Location
+from entrasnap.store.pack import Blob, Location, blob_list, parse_blobs
 
 INDEX_PREFIX = "index/"
 
 
-def index_bytes(packs: Iterable[tuple[str, list[tuple[str, int, int]]]], codec: Codec) -> bytes:
-    """The stored form of an index file listing ``(pack id, [(hash, offset, length), …])``."""
-    body = {"packs": [{"id": pack_id, "blobs": [list(b) for b in blobs]} for pack_id, blobs in packs]}
+def index_bytes(
+    packs: Iterable[tuple[str, list[Blob]]], codec: Codec, bases: dict[str, str] | None = None
+) -> bytes:
+    """The stored form of an index file listing ``(pack id, [(hash, offset, length), …])``; ``bases``
+    gives the base of each delta object."""
+    body = {"packs": [{"id": p, "blobs": blob_list(blobs, bases or {})} for p, blobs in packs]}
     return codec.seal(canonical_bytes(body))
 
 
-def write_index(backend: Backend, packs: list[tuple[str, list[tuple[str, int, int]]]], codec: Codec) -> str:
+def write_index(
+    backend: Backend, packs: list[tuple[str, list[Blob]]], codec: Codec, bases: dict[str, str] | None = None
+) -> str:
     """Write one index file (write-once, named by the sha256 of its stored bytes); returns its key."""
-    stored = index_bytes(packs, codec)
+    stored = index_bytes(packs, codec, bases)
     key = INDEX_PREFIX + digest(stored)
     backend.create(key, stored)
     return key
 
 
-def parse_index(stored: bytes, key: str, codec: Codec) -> list[tuple[str, list[tuple[str, int, int]]]]:
+def parse_index(stored: bytes, key: str, codec: Codec) -> list[tuple[str, list[Blob]]]:
     """The packs an index file lists; StoreError when it is damaged."""
+    return parse_index_bases(stored, key, codec)[0]
+
+
+def parse_index_bases(
+    stored: bytes, key: str, codec: Codec
+) -> tuple[list[tuple[str, list[Blob]]], dict[str, str]]:
+    """The packs an index file lists and the base of each delta object in them; StoreError when damaged."""
     if digest(stored) != key.removeprefix(INDEX_PREFIX):
         raise StoreError(f"index file {key} is damaged (content does not match its name)")
     try:
         body = orjson.loads(codec.unseal(stored))
-        return [(str(p["id"]), [(str(h), int(o), int(n)) for h, o, n in p["blobs"]]) for p in body["packs"]]
+        bases: dict[str, str] = {}
+        return [(str(p["id"]), parse_blobs(p["blobs"], bases)) for p in body["packs"]], bases
     except (DamagedError, orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise StoreError(f"index file {key} is damaged ({exc})") from exc
 
@@ -70,7 +84,7 @@ class Index:
     def __contains__(self, hash_hex: str) -> bool:
         return hash_hex in self._load()
 
-    def record(self, pack_id: str, blobs: list[tuple[str, int, int]]) -> None:
+    def record(self, pack_id: str, blobs: list[Blob]) -> None:
         """Note a pack this process wrote (only if the index is loaded; otherwise it is read later)."""
         if self._locations is not None:
             for hash_hex, offset, length in blobs:

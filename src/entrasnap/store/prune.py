@@ -23,9 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from entrasnap.store.backend import TEMP_PREFIX, Backend, LocalBackend
-from entrasnap.store.codec import DamagedError
 from entrasnap.store.errors import StoreError
-from entrasnap.store.index import INDEX_PREFIX, parse_index, write_index
+from entrasnap.store.index import INDEX_PREFIX, parse_index_bases, write_index
 from entrasnap.store.pack import PackBuilder, pack_key
 from entrasnap.store.repository import Repository
 
@@ -82,6 +81,8 @@ class Plan:
     packs: dict[str, Blobs]
     """Every pack the index lists (that exists), with its blobs."""
     index_keys: list[str]
+    bases: dict[str, str] = field(default_factory=dict)
+    """Delta object -> its base, for every delta the index lists (bases of live deltas are live)."""
     delete: list[str] = field(default_factory=list)
     repack: list[str] = field(default_factory=list)
     keep: list[str] = field(default_factory=list)
@@ -118,8 +119,9 @@ class Plan:
         }
 
 
-def reachable(repository: Repository) -> set[str]:
-    """Hashes of every manifest, manifest chunk and object record a snapshot record reaches."""
+def reachable(repository: Repository, bases: dict[str, str] | None = None) -> set[str]:
+    """Hashes of every manifest, manifest chunk and object record a snapshot record reaches, and the
+    base of each delta among them (``bases``: delta -> base; read from the index when not given)."""
     live: set[str] = set()
     for record in repository.snapshots():
         for type_key in record.types:
@@ -132,6 +134,11 @@ def reachable(repository: Repository) -> set[str]:
                     continue
                 live.add(chunk)
                 live.update(str(entry[1]) for entry in repository.get(chunk)["entries"])
+    if bases is None:
+        bases = {}
+        for key in repository.backend.list(INDEX_PREFIX):
+            bases.update(parse_index_bases(repository.backend.read(key), key, repository.codec)[1])
+    live.update([bases[h] for h in live if h in bases])  # a base is always a full object: no chains
     return live
 
 
@@ -146,15 +153,18 @@ def plan(
     snapshot uses is not in the index or only in a missing pack: that is damage for ``check``."""
     backend, codec = repository.backend, repository.codec
     now = now or datetime.now(UTC)
-    live = reachable(repository)
     stored = {key.rsplit("/", 1)[-1]: key for key in backend.list(DATA_PREFIX)}
     index_keys = list(backend.list(INDEX_PREFIX))
     listed: dict[str, dict[str, tuple[int, int]]] = {}
+    bases: dict[str, str] = {}
     for key in index_keys:
-        for pack_id, blobs in parse_index(backend.read(key), key, codec):
+        in_file, found = parse_index_bases(backend.read(key), key, codec)
+        bases.update(found)
+        for pack_id, blobs in in_file:
             listed.setdefault(pack_id, {}).update((h, (o, n)) for h, o, n in blobs)
+    live = reachable(repository, bases)
     packs = {p: [(h, o, n) for h, (o, n) in sorted(b.items(), key=lambda i: i[1])] for p, b in listed.items()}
-    result = Plan(live=live, packs={}, index_keys=index_keys)
+    result = Plan(live=live, packs={}, index_keys=index_keys, bases=bases)
     present = {h for p, blobs in packs.items() if p in stored for h, _, _ in blobs}
     lost = sorted(live - present)
     if lost:
@@ -218,15 +228,15 @@ def execute(repository: Repository, todo: Plan, *, ensure_held: Callable[[], Non
             offset, length = where[hash_hex]
             blob = data[offset : offset + length]
             try:
-                intact = codec.object_id(codec.unseal(blob)) == hash_hex
-            except DamagedError:
+                intact = repository.unseal_object(hash_hex, blob) is not None
+            except StoreError:  # a delta whose base is missing or damaged
                 intact = False
             if not intact:
                 raise StoreError(
                     f"object {hash_hex} in {pack_key(pack_id)} is damaged; run `entrasnap check` "
                     f"(prune stopped before removing anything)"
                 )
-            builder.add(hash_hex, blob)
+            builder.add(hash_hex, blob, todo.bases.get(hash_hex))
             if builder.size >= repository.pack_size:
                 written.append(_write_pack(backend, builder, repository))
                 builder = PackBuilder()
@@ -239,7 +249,7 @@ def execute(repository: Repository, todo: Plan, *, ensure_held: Callable[[], Non
         entries = [(p, b) for p, b in todo.packs.items() if p not in dropped] + written
         new_keys = set()
         for group in _groups(entries):
-            new_keys.add(write_index(backend, group, codec))
+            new_keys.add(write_index(backend, group, codec, todo.bases))
         outcome.index_files_written = len(new_keys)
         old = [key for key in todo.index_keys if key not in new_keys]
         ensure_held()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import entrasnap
+from entrasnap.store.bases import ParentVersions
 from entrasnap.store.canonical import HASH_RE, canonical_bytes, digest
 from entrasnap.store.errors import StoreError
 from entrasnap.store.lock import NamedLock
@@ -55,6 +57,8 @@ class SnapshotWriter:
             "parent": meta["parent"] if "parent" in meta else self._latest_of_tenant(tenant["id"]),
         }
         self._stats = WriteStats()
+        self._versions = ParentVersions(repo, self.meta["parent"])
+        """Previous versions (the parent's) of what this snapshot stores: new ones are deltas of them."""
         self._pending: dict[str, dict[str, tuple[str, str | None]]] = {}
         self._types: dict[str, dict[str, Any]] = {}
         self.record: SnapshotRecord | None = None
@@ -80,7 +84,9 @@ class SnapshotWriter:
         self._check_open(type_key)
         if record.get("id") != object_id:
             raise ValueError(f"record id {record.get('id')!r} differs from object id {object_id!r}")
-        hash_hex = self.repo.put_counted(record, self._stats, self.repo.stats)
+        hash_hex = self.repo.put_counted(
+            record, self._stats, self.repo.stats, base=lambda: self._versions.record(type_key, object_id)
+        )
         self._pending.setdefault(type_key, {})[object_id] = (hash_hex, name)
 
     def add_existing(
@@ -129,12 +135,22 @@ class SnapshotWriter:
         ]
         info: dict[str, Any] = {"status": status, "count": len(entries), "requests": requests}
         if entries:
+            versions = self._versions
             chunks = [
-                self.repo.put_located({"entries": c}, self._stats, self.repo.stats) for c in cut(entries)
+                self.repo.put_located(
+                    {"entries": c},
+                    self._stats,
+                    self.repo.stats,
+                    base=partial(versions.chunk, type_key, c[0][0]),
+                )
+                for c in cut(entries)
             ]
             manifest = {"chunks": [[h, location_json(at)] for h, at in chunks]}
-            manifest_hash, at = self.repo.put_located(manifest, self._stats, self.repo.stats)
+            manifest_hash, at = self.repo.put_located(
+                manifest, self._stats, self.repo.stats, base=partial(versions.manifest, type_key)
+            )
             info["manifest"] = [manifest_hash, location_json(at)]
+        self._versions.drop(type_key)
         if children is not None:
             info["children"] = children
         if error is not None:
