@@ -17,7 +17,12 @@ ChangeKind = Literal["added", "removed", "changed", "members"]
 
 @dataclass
 class Change:
-    """One property that differs. ``members`` changes list what a set-like array gained and lost."""
+    """One property that differs. ``members`` changes list what a set-like array gained and lost.
+
+    ``refs`` are the element keys in ``path`` that refer to other objects (an array matched by
+    ``resourceAppId``, ``appId`` or ``tenantId``); keys that are an element's own identity (``id``,
+    ``keyId``) are not references and are never looked up as names.
+    """
 
     path: str
     kind: ChangeKind
@@ -25,6 +30,8 @@ class Change:
     after: Any = None
     added: list[Any] = field(default_factory=list)
     removed: list[Any] = field(default_factory=list)
+    refs: tuple[str, ...] = ()
+    object_ids: bool = False  # the values are directory object ids (never application or template ids)
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"path": self.path, "kind": self.kind}
@@ -46,11 +53,12 @@ def _scalar(value: Any) -> bool:
 # Keys that identify the elements of an array of objects, tried in order: the first one every element has,
 # with distinct values, is used to match elements between versions.
 MATCH_KEYS = ("id", "keyId", "resourceAppId", "tenantId", "appId", "name")
+REFERENCE_KEYS = frozenset({"resourceAppId", "tenantId", "appId"})  # match keys naming another object
 
 
 def _match_key(before: list[Any], after: list[Any]) -> str | None:
     """The first of ``MATCH_KEYS`` that every element has, unique within each version."""
-    if not all(isinstance(v, dict) for v in before + after):
+    if not all(isinstance(v, dict) for v in before) or not all(isinstance(v, dict) for v in after):
         return None
     for key in MATCH_KEYS:
         if all(_unique_by(values, key) for values in (before, after)):
@@ -75,33 +83,33 @@ def is_noise(path: str, noise: Iterable[str]) -> bool:
     return False
 
 
-def diff_values(before: Any, after: Any, path: str = "") -> list[Change]:
+def diff_values(before: Any, after: Any, path: str = "", refs: tuple[str, ...] = ()) -> list[Change]:
     """Every difference between two JSON values, most specific paths first-level last."""
     if before == after:
         return []
     if isinstance(before, dict) and isinstance(after, dict):
         changes: list[Change] = []
-        for key in sorted(set(before) | set(after)):
+        for key in sorted(before.keys() | after.keys()):
             sub = f"{path}.{key}" if path else key
             if key not in before:
                 if after[key] not in (None, [], {}):
-                    changes.append(Change(sub, "added", after=after[key]))
+                    changes.append(Change(sub, "added", after=after[key], refs=refs))
             elif key not in after:
                 if before[key] not in (None, [], {}):
-                    changes.append(Change(sub, "removed", before=before[key]))
-            else:
-                changes += diff_values(before[key], after[key], sub)
+                    changes.append(Change(sub, "removed", before=before[key], refs=refs))
+            elif before[key] != after[key]:  # checked here: most properties of a modified object are equal
+                changes += diff_values(before[key], after[key], sub, refs)
         return changes
     if isinstance(before, list) and isinstance(after, list):
-        return _diff_lists(before, after, path)
+        return _diff_lists(before, after, path, refs)
     if before is None:
-        return [Change(path, "added", after=after)]
+        return [Change(path, "added", after=after, refs=refs)]
     if after is None:
-        return [Change(path, "removed", before=before)]
-    return [Change(path, "changed", before=before, after=after)]
+        return [Change(path, "removed", before=before, refs=refs)]
+    return [Change(path, "changed", before=before, after=after, refs=refs)]
 
 
-def _diff_lists(before: list[Any], after: list[Any], path: str) -> list[Change]:
+def _diff_lists(before: list[Any], after: list[Any], path: str, refs: tuple[str, ...] = ()) -> list[Change]:
     if all(_scalar(v) for v in before) and all(_scalar(v) for v in after):
         old = {_set_key(v): v for v in before}
         new = {_set_key(v): v for v in after}
@@ -109,22 +117,23 @@ def _diff_lists(before: list[Any], after: list[Any], path: str) -> list[Change]:
         removed = [old[k] for k in old if k not in new]
         if not added and not removed:
             return []  # same members in another order
-        return [Change(path, "members", before=before, after=after, added=added, removed=removed)]
-    key_field = _match_key(before, after) if before + after else None
+        return [Change(path, "members", before=before, after=after, added=added, removed=removed, refs=refs)]
+    key_field = _match_key(before, after) if before or after else None
     if key_field is not None:
         old_by = {str(v[key_field]): v for v in before}
         new_by = {str(v[key_field]): v for v in after}
         changes: list[Change] = []
-        for key in sorted(set(old_by) | set(new_by)):
+        for key in sorted(old_by.keys() | new_by.keys()):
             sub = f"{path}[{key}]"
+            sub_refs = (*refs, key) if key_field in REFERENCE_KEYS else refs
             if key not in old_by:
-                changes.append(Change(sub, "added", after=new_by[key]))
+                changes.append(Change(sub, "added", after=new_by[key], refs=sub_refs))
             elif key not in new_by:
-                changes.append(Change(sub, "removed", before=old_by[key]))
+                changes.append(Change(sub, "removed", before=old_by[key], refs=sub_refs))
             else:
-                changes += diff_values(old_by[key], new_by[key], sub)
+                changes += diff_values(old_by[key], new_by[key], sub, sub_refs)
         return changes
-    return [Change(path, "changed", before=before, after=after)]
+    return [Change(path, "changed", before=before, after=after, refs=refs)]
 
 
 def diff_records(before: dict[str, Any], after: dict[str, Any], noise: Iterable[str] = ()) -> list[Change]:
@@ -138,5 +147,10 @@ def diff_records(before: dict[str, Any], after: dict[str, Any], noise: Iterable[
     children_before = before.get("children") or {}
     children_after = after.get("children") or {}
     for name in sorted(set(children_before) | set(children_after)):
-        changes += _diff_lists(list(children_before.get(name, [])), list(children_after.get(name, [])), name)
+        child_changes = _diff_lists(
+            list(children_before.get(name, [])), list(children_after.get(name, [])), name
+        )
+        for change in child_changes:
+            change.object_ids = change.kind == "members"  # a child list of ids: members, owners...
+        changes += child_changes
     return [c for c in changes if not is_noise(c.path, noise)]

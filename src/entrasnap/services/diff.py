@@ -20,7 +20,7 @@ from entrasnap import catalog
 from entrasnap.catalog.model import ResourceType
 from entrasnap.services import risk
 from entrasnap.services.changes import Change, diff_records, is_noise
-from entrasnap.services.ids import GUID, is_guid
+from entrasnap.services.ids import is_guid
 from entrasnap.services.risk import Flag
 from entrasnap.services.timeline import NAME_TYPES, CachedRepository, SnapshotView
 from entrasnap.store import SnapshotRecord
@@ -40,7 +40,8 @@ class PropertyChange:
     flags: list[Flag] = field(default_factory=list)
 
     def guids(self) -> set[str]:
-        found = set(GUID.findall(self.change.path))
+        """The GUIDs worth naming: referenced objects, not an element's own id or key id."""
+        found = {r for r in self.change.refs if is_guid(r)}
         if self.change.kind == "members":
             found |= {v for v in self.change.added + self.change.removed if is_guid(v)}
         else:
@@ -64,13 +65,17 @@ class PropertyChange:
         return out
 
 
+# Properties whose GUID is the object's (or element's) own identity, not a reference to a named object.
+OWN_IDS = frozenset({"id", "keyId", "appRoleId"})
+
+
 def _guids_in(value: Any) -> set[str]:
     if isinstance(value, str):
         return {value} if is_guid(value) else set()
     if isinstance(value, list):
         return set().union(*(_guids_in(v) for v in value)) if value else set()
     if isinstance(value, dict):
-        return set().union(*(_guids_in(v) for v in value.values())) if value else set()
+        return set().union(*(_guids_in(v) for k, v in value.items() if k not in OWN_IDS)) if value else set()
     return set()
 
 
@@ -367,7 +372,10 @@ class NameResolver:
                     found[lowered] = name
         return found
 
-    def resolve(self, ids: set[str]) -> dict[str, str]:
+    def resolve(self, ids: set[str], object_ids: Iterable[str] = ()) -> dict[str, str]:
+        """Names for ``ids``; those in ``object_ids`` are known to be directory object ids, so the
+        name tables of application and role template ids (which read every service principal and
+        role definition) are consulted only for the others."""
         pending = {i.lower() for i in ids}
         names: dict[str, str] = {}
         for view in self.views:
@@ -376,6 +384,7 @@ class NameResolver:
             hits = self._entry_names(view, pending)
             names.update(hits)
             pending -= hits.keys()
+        pending -= {i.lower() for i in object_ids}
         for view in self.views:
             if not pending:
                 return names
@@ -387,17 +396,26 @@ class NameResolver:
         return names
 
 
+# Properties that list directory object ids only (never application or role template ids).
+OBJECT_ID_LISTS = frozenset({"includeUsers", "excludeUsers", "includeGroups", "excludeGroups"})
+
+
 def _name_everything(result: SnapshotDiff, resolver: NameResolver) -> None:
     wanted: set[str] = set()
+    maybe_other: set[str] = set()  # GUIDs that may be application or role template ids
     for t in result.types:
         for obj in t.objects():
             if obj.label:
                 wanted |= {i.lower() for i in obj.label[1]}
+                maybe_other |= {i.lower() for i in obj.label[1]}
             for pc in obj.changes:
-                wanted |= pc.guids()
+                found = pc.guids()
+                wanted |= found
+                if not pc.change.object_ids and pc.change.path.rsplit(".", 1)[-1] not in OBJECT_ID_LISTS:
+                    maybe_other |= found
     if not wanted:
         return
-    names = resolver.resolve(wanted)
+    names = resolver.resolve(wanted, wanted - maybe_other)
     for t in result.types:
         for obj in t.objects():
             if obj.label:
