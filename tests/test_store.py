@@ -19,6 +19,7 @@ import pytest
 from conftest import ROOT
 from entrasnap.store import LocalBackend, Repository, SnapshotRecord, StoreError, canonical_bytes
 from entrasnap.store.codec import PLAIN
+from entrasnap.store.index import parse_index_bases
 from entrasnap.store.manifest import MAX_CHUNK_ENTRIES, cut, ends_chunk
 from entrasnap.store.pack import read_trailer
 from repo_tools import overwrite, stored_at
@@ -524,14 +525,21 @@ def test_format_doc_snippet_reads_a_real_repository(tmp_path: Path) -> None:
     section = doc.split("## Reading without entrasnap", 1)[1]
     snippet = re.search(r"```python\n(.*?)```", section, re.DOTALL)
     assert snippet is not None
-    assert len([line for line in snippet.group(1).splitlines() if line.strip()]) <= 10
+    assert len([line for line in snippet.group(1).splitlines() if line.strip()]) <= 20
     script = tmp_path / "read.py"
     script.write_text(snippet.group(1), encoding="utf-8")
 
     repo = open_repo(tmp_path / "repo")
     snapshot(repo, [user(i) for i in range(5)], started="2026-11-25T10:00:00Z")
-    latest_users = [user(i) for i in range(200)] + [user(999, name="Zoë 東京")]
-    snapshot(repo, latest_users, started="2026-11-27T10:00:00Z")
+    snapshot(repo, [user(i) for i in range(200)], started="2026-11-26T10:00:00Z")
+    latest_users = [user(i) for i in range(200) if i != 7] + [user(7, "Seven"), user(999, name="Zoë 東京")]
+    latest = snapshot(repo, latest_users, started="2026-11-27T10:00:00Z")
+    bases = {
+        h: b
+        for k in repo.backend.list("index/")
+        for h, b in parse_index_bases(repo.backend.read(k), k, PLAIN)[1].items()
+    }
+    assert set(repo.chunks(latest, "users")) & set(bases)  # the snippet reads deltas too
 
     # -I -S: isolated, without site-packages, so only the standard library is available.
     run = subprocess.run(

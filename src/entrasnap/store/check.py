@@ -649,13 +649,13 @@ class _Checker:
 
     def _unseal(self, stored: bytes) -> bytes:
         """An object's canonical bytes from its stored form, a delta through its base; DamagedError."""
-        base_id, data = delta.unseal(self.codec, stored)
-        if base_id is None:
-            return data
-        base = self._base(base_id)
+        base, data = delta.unseal(self.codec, stored)
         if base is None:
-            raise DamagedError(f"a delta whose base {base_id} is missing or damaged")
-        return delta.inflate(data, base)
+            return data
+        base_bytes = self._base(base.id)
+        if base_bytes is None:
+            raise DamagedError(f"a delta whose base {base.id} is missing or damaged")
+        return delta.inflate(data, base_bytes)
 
     def _base(self, base_id: str) -> bytes | None:
         """A delta's base (a full object, verified), or None when it cannot be read."""

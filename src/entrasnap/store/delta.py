@@ -1,7 +1,9 @@
 """Delta objects: an object's canonical bytes zlib-compressed against a similar object, its *base*.
 
 Inner form (what a codec wraps: plain as is, encrypted under AES-GCM; docs/FORMAT.md, "Delta objects"):
-``0x00 ‖ base hash (32 bytes) ‖ segment_1 ‖ … ‖ segment_n``. The data is cut into SEGMENT-byte
+``0x00 ‖ base hash (32 bytes) ‖ base location (pack id 16 bytes, offset 4, length 4) ‖ segment_1 ‖ … ‖
+segment_n``. The base's location is a hint, as a manifest's locations are (zeros when unknown; stale
+after prune moved the base): readers then ask the index. The data is cut into SEGMENT-byte
 segments; segment k (starting at data offset ``s``) is one zlib stream compressed with the preset
 dictionary ``window(base, s) = base[max(0, s - BEFORE) : s + AFTER]``, the part of the base around the
 same offset. zlib looks back at most 32 KiB, so one dictionary for a whole large object would match
@@ -12,11 +14,17 @@ zlib stream, whose first byte is never 0x00. Only the standard library is needed
 from __future__ import annotations
 
 import zlib
+from typing import NamedTuple
 
 from entrasnap.store.codec import Codec, DamagedError
+from entrasnap.store.pack import Location
 
 MARK = b"\x00"
 HASH_BYTES = 32
+PACK_ID_BYTES = 16
+HINT_BYTES = PACK_ID_BYTES + 4 + 4
+HEAD_BYTES = 1 + HASH_BYTES + HINT_BYTES
+NO_HINT = bytes(HINT_BYTES)
 SEGMENT = 8192
 BEFORE = 8192
 AFTER = 16000
@@ -54,31 +62,49 @@ def inflate(body: bytes, base: bytes) -> bytes:
         raise DamagedError(f"cannot decompress delta ({exc})") from exc
 
 
-def encode(data: bytes, base_id: str, base: bytes) -> bytes:
-    """The inner form of data as a delta against the object ``base_id`` whose bytes are ``base``."""
-    return MARK + bytes.fromhex(base_id) + deflate(data, base)
+class Base(NamedTuple):
+    """A delta's base: its hash, and where it was when the delta was written (None: not known)."""
+
+    id: str
+    at: Location | None
 
 
-def split(inner: bytes) -> tuple[str | None, bytes]:
-    """(base id, delta body) of a delta's inner form; (None, inner) for a full object's."""
+def _hint(at: Location | None) -> bytes:
+    if at is None or len(at[0]) != 2 * PACK_ID_BYTES or max(at[1], at[2]) >= 1 << 32:
+        return NO_HINT
+    return bytes.fromhex(at[0]) + at[1].to_bytes(4, "big") + at[2].to_bytes(4, "big")
+
+
+def encode(data: bytes, base: Base, base_bytes: bytes) -> bytes:
+    """The inner form of data as a delta against ``base``, whose canonical bytes are ``base_bytes``."""
+    return MARK + bytes.fromhex(base.id) + _hint(base.at) + deflate(data, base_bytes)
+
+
+def split(inner: bytes) -> tuple[Base | None, bytes]:
+    """(base, delta body) of a delta's inner form; (None, inner) for a full object's."""
     if inner[:1] != MARK:
         return None, inner
-    if len(inner) < 1 + HASH_BYTES + 1:
+    if len(inner) <= HEAD_BYTES:
         raise DamagedError("delta too short")
-    return inner[1 : 1 + HASH_BYTES].hex(), inner[1 + HASH_BYTES :]
+    hint = inner[1 + HASH_BYTES : HEAD_BYTES]
+    at = None
+    if hint != NO_HINT:
+        pack_id, offset, length = hint[:PACK_ID_BYTES].hex(), hint[-8:-4], hint[-4:]
+        at = (pack_id, int.from_bytes(offset, "big"), int.from_bytes(length, "big"))
+    return Base(inner[1 : 1 + HASH_BYTES].hex(), at), inner[HEAD_BYTES:]
 
 
-def seal(codec: Codec, data: bytes, base_id: str, base: bytes) -> bytes:
+def seal(codec: Codec, data: bytes, base: Base, base_bytes: bytes) -> bytes:
     """The stored form of data as a delta (the codec encrypts it as a whole, marker and base included)."""
-    return codec.seal_inner(encode(data, base_id, base))
+    return codec.seal_inner(encode(data, base, base_bytes))
 
 
-def unseal(codec: Codec, stored: bytes) -> tuple[str | None, bytes]:
-    """(None, data) of a full object; (base id, delta body) of a delta, for ``inflate`` with the base.
-    DamagedError when the stored bytes are neither."""
-    base_id, body = split(codec.unseal_inner(stored))
-    if base_id is not None:
-        return base_id, body
+def unseal(codec: Codec, stored: bytes) -> tuple[Base | None, bytes]:
+    """(None, data) of a full object; (base, delta body) of a delta, for ``inflate`` with the base's
+    bytes. DamagedError when the stored bytes are neither."""
+    base, body = split(codec.unseal_inner(stored))
+    if base is not None:
+        return base, body
     try:
         return None, zlib.decompress(body)
     except zlib.error as exc:

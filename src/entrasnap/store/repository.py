@@ -190,7 +190,7 @@ class Repository:
                     stored = smaller
                 else:
                     chosen = None
-            location = self._pack.add(hash_hex, stored, chosen[0] if chosen else None)
+            location = self._pack.add(hash_hex, stored, chosen[0].id if chosen else None)
             self._hints[hash_hex] = location
             written = len(stored)
             if self._pack.size >= self.pack_size or self._pack.age > PACK_MAX_AGE_SECONDS:
@@ -201,46 +201,59 @@ class Repository:
             stats.objects_reused += 0 if written else 1
         return hash_hex, location
 
-    def _delta_base(self, previous: str | None) -> tuple[str, bytes] | None:
-        """(hash, bytes) of the full object a new version of ``previous`` is to be a delta against:
+    def _delta_base(self, previous: str | None) -> tuple[delta.Base, bytes] | None:
+        """The full object (and its bytes) a new version of ``previous`` is to be a delta against:
         ``previous`` itself when it is full, its base when it is a delta (so deltas are never chained).
         None when there is no usable base (no previous version, or it cannot be read)."""
         if previous is None or not HASH_RE.match(previous):
             return None
-        at = self.locate(previous)
+        at = self.locate_current(previous)
         if at is None:
             return None
         try:
-            base_id, payload = delta.unseal(self.codec, self._stored(previous, at))
-            if base_id is not None:
-                return base_id, self.base_bytes(base_id, previous)
+            base, payload = delta.unseal(self.codec, self._stored(previous, at))
+            if base is not None:
+                data = self.base_bytes(base, previous)
+                return delta.Base(base.id, self.locate_current(base.id) or base.at), data
         except (StoreError, DamagedError):
             return None
         if self.codec.object_id(payload) != previous:
             return None
         self._keep_base(previous, payload)
-        return previous, payload
+        return delta.Base(previous, at), payload
 
-    def base_bytes(self, base_id: str, user: str) -> bytes:
+    def base_bytes(self, base: delta.Base, user: str) -> bytes:
         """The canonical bytes of a delta's base (a full object), kept in a small cache; StoreError
-        naming the delta ``user`` when the base is missing or damaged."""
-        cached = self._bases.get(base_id)
+        naming the delta ``user`` when the base is missing or damaged. Where the delta says the base
+        is comes first; the index is read only when that fails."""
+        cached = self._bases.get(base.id)
         if cached is not None:
-            self._bases.move_to_end(base_id)
+            self._bases.move_to_end(base.id)
             return cached
-        hinted = self.locate(base_id)
-        for at in dict.fromkeys([hinted, self.index.lookup(base_id)]):
-            if at is None:
+        tried: set[Location] = set()
+        for at in self._base_locations(base):
+            if at in tried or at[0] in self._gone:
                 continue
+            tried.add(at)
             try:
-                base_of_base, data = delta.unseal(self.codec, self._stored(base_id, at))
-            except (NotFoundError, TruncatedError, DamagedError):
+                base_of_base, data = delta.unseal(self.codec, self._stored(base.id, at))
+            except NotFoundError:
+                self._gone.add(at[0])
                 continue
-            if base_of_base is None and self.codec.object_id(data) == base_id:
-                self._keep_base(base_id, data)
+            except (TruncatedError, DamagedError):
+                continue
+            if base_of_base is None and self.codec.object_id(data) == base.id:
+                self._keep_base(base.id, data)
                 return data
-        state = "missing" if hinted is None else "damaged"
-        raise StoreError(f"object {base_id} (the base of delta object {user}) is {state} in {self.backend}")
+        state = "damaged" if self.index.lookup(base.id) else "missing"
+        raise StoreError(f"object {base.id} (the base of delta object {user}) is {state} in {self.backend}")
+
+    def _base_locations(self, base: delta.Base) -> Iterator[Location]:
+        """Where a base may be: the delta's hint, a known location, then (read only if needed) the index."""
+        yield from (at for at in (base.at, self._hint(base.id)) if at is not None)
+        indexed = self.index.lookup(base.id)
+        if indexed is not None:
+            yield indexed
 
     def _keep_base(self, base_id: str, data: bytes) -> None:
         if base_id not in self._bases:
@@ -339,9 +352,9 @@ class Repository:
         """An object's canonical bytes from its stored form (a delta through its base), or None when they
         are not that object. StoreError when a delta's base is missing or damaged."""
         try:
-            base_id, data = delta.unseal(self.codec, stored)
-            if base_id is not None:
-                data = delta.inflate(data, self.base_bytes(base_id, hash_hex))
+            base, data = delta.unseal(self.codec, stored)
+            if base is not None:
+                data = delta.inflate(data, self.base_bytes(base, hash_hex))
         except DamagedError:
             return None
         return data if self.codec.object_id(data) == hash_hex else None
