@@ -12,7 +12,7 @@ from entrasnap import catalog
 from entrasnap.catalog.model import ResourceType
 from entrasnap.collect import Options
 from entrasnap.fakegraph.service import RunningFakeGraph
-from entrasnap.graph import GraphClient
+from entrasnap.graph import GraphClient, StaticToken
 from entrasnap.services.snapshot import take_snapshot
 from entrasnap.store import LocalBackend, Repository
 from repo_tools import contents
@@ -46,7 +46,7 @@ def _snapshot(
 def test_child_continuation_pages_are_read_together(fakegraph: RunningFakeGraph, tmp_path: Path) -> None:
     """Small child pages: the same records as one page each, with their nextLinks batched round by round."""
     keys = ["groups", "servicePrincipals"]
-    types = catalog.resolve(keys)
+    types = _without_expansion(catalog.resolve(keys))  # every member and owner list read per parent
     whole, whole_trips = _snapshot(fakegraph, tmp_path / "whole", types, Options())
     paged, paged_trips = _snapshot(fakegraph, tmp_path / "paged", types, Options(child_page_size=3))
 
@@ -70,7 +70,11 @@ def test_expanded_children_equal_per_parent_reads(fakegraph: RunningFakeGraph, t
     devices = [d["id"] for d in store.sets["devices"].after()]
     apps = [a["id"] for a in store.sets["applications"].after()]
     sps = [s["id"] for s in store.sets["servicePrincipals"].after()]
+    groups = [g["id"] for g in store.sets["groups"].after()]
     crowded = [
+        ("groups/owners", groups[0], 21),
+        ("groups/members", groups[1], 19),
+        ("groups/members", groups[2], 40),
         ("devices/registeredOwners", devices[0], 25),
         ("devices/registeredUsers", devices[1], 20),  # exactly the cap: cannot tell it from a cut list
         ("devices/registeredOwners", devices[2], 19),
@@ -80,9 +84,9 @@ def test_expanded_children_equal_per_parent_reads(fakegraph: RunningFakeGraph, t
     for link, source, count in crowded:
         for user in users[:count]:
             store.link(link, source, user)
-    keys = ["devices", "applications", "servicePrincipals"]
-    types = catalog.resolve(keys)
-    assert any(c.expand for t in types for c in t.children)
+    keys = ["groups", "devices", "applications", "servicePrincipals"]
+    types = [catalog.BY_KEY[k] for k in keys]
+    assert all(any(c.expand for c in t.children) for t in types)
 
     expanded, _ = _snapshot(fakegraph, tmp_path / "expanded", types, Options())
     per_parent, _ = _snapshot(fakegraph, tmp_path / "per-parent", _without_expansion(types), Options())
@@ -95,3 +99,72 @@ def test_expanded_children_equal_per_parent_reads(fakegraph: RunningFakeGraph, t
     # devices: two requests per device without expansion; with it, a page per 100 and the two crowded ones
     assert per_parent["types"]["devices"]["requests"] >= 2 * len(devices)
     assert expanded["types"]["devices"]["requests"] <= len(devices) // 100 + 1 + 4
+    # groups: owners never per group here but the crowded one; members per group only from 20 on
+    small = sum(1 for g in groups if len(store.linked("groups/members", g)) < 20)
+    saved = per_parent["types"]["groups"]["requests"] - expanded["types"]["groups"]["requests"]
+    assert saved >= len(groups) - 1 + small - (len(groups) // 100 + 1)
+
+
+def _per_parent_policy_links(types: list[ResourceType]) -> list[ResourceType]:
+    return [replace(t, children=tuple(replace(c, inverse=None) for c in t.children)) for t in types]
+
+
+def _snapshot_as(
+    fg: RunningFakeGraph, store: Path, types: Sequence[ResourceType], roles: list[str]
+) -> dict[str, Any]:
+    async def go() -> Any:
+        async with GraphClient(fg.url, StaticToken(fg.token(roles))) as client:
+            repository = Repository.open(LocalBackend(store), create=True)
+            outcome = await take_snapshot(client, repository, types, tenant_hint=fg.tenant_id)
+        return outcome.record.data
+
+    data: dict[str, Any] = asyncio.run(go())
+    return data
+
+
+def test_policy_links_read_from_the_policies_equal_per_parent_reads(
+    fakegraph: RunningFakeGraph, tmp_path: Path
+) -> None:
+    """Apps' and SPs' policy links from each policy's appliesTo: the same records as one request per app or
+    SP and policy kind, with a handful of requests; without Policy.Read.All the types fail, never empty."""
+    store = fakegraph.store
+    apps = store.sets["applications"].ids()
+    sps = store.sets["servicePrincipals"].ids()
+    for kind, holders in (
+        ("tokenIssuancePolicies", apps[:5] + sps[:5]),
+        ("tokenLifetimePolicies", apps[3:9] + sps[2:4]),
+        ("appManagementPolicies", apps[:2] + apps[-2:]),
+        ("claimsMappingPolicies", sps[-6:]),
+        ("homeRealmDiscoveryPolicies", sps[:7]),
+    ):
+        for index, holder in enumerate(holders):
+            for policy in store.sets[f"policies/{kind}"].ids()[: 1 + index % 2]:  # some hold two of a kind
+                owner = "applications" if holder in apps else "servicePrincipals"
+                store.link(f"{owner}/{kind}", holder, policy)
+    keys = ["applications", "servicePrincipals"]
+    types = [catalog.BY_KEY[k] for k in keys]
+    inverse = [c.name for t in types for c in t.children if c.inverse is not None]
+    assert len(inverse) == 7
+
+    derived, _ = _snapshot(fakegraph, tmp_path / "derived", types, Options())
+    per_parent, _ = _snapshot(fakegraph, tmp_path / "per-parent", _per_parent_policy_links(types), Options())
+
+    assert derived["status"] == per_parent["status"] == "complete"
+    assert contents(tmp_path / "derived", derived) == contents(tmp_path / "per-parent", per_parent)
+    for key in keys:
+        children = derived["types"][key]["children"]
+        assert children == per_parent["types"][key]["children"], key
+    assert all(
+        derived["types"][k]["children"][name] >= 4 for k in keys for name in ("tokenIssuancePolicies",)
+    )
+    saved = sum(per_parent["types"][k]["requests"] - derived["types"][k]["requests"] for k in keys)
+    policies = sum(len(store.sets[f"policies/{kind}"]) for kind in set(inverse))
+    assert saved >= 3 * len(apps) + 4 * len(sps) - (len(set(inverse)) + policies)
+
+    roles = [p for p in catalog.permissions(types) if p != "Policy.Read.All"]
+    refused = _snapshot_as(fakegraph, tmp_path / "refused", types, roles)
+    for key in keys:
+        entry = refused["types"][key]
+        assert entry["status"] == "forbidden", entry
+        assert entry["error"]["child"] in inverse
+        assert entry["error"]["permission"] == "Policy.Read.All"

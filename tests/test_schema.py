@@ -222,7 +222,11 @@ def test_every_object_conforms(
 
 def expected_ids(store: Store, res: Resource, params: dict[str, str]) -> list[str]:
     if res.kind == "links":
-        return [i for i in store.linked(link_key(res), params["id"]) if store.resolve(i) is not None]
+        inverse = res.extra.get("inverse")
+        linked = (
+            store.linking(inverse, params["id"]) if inverse else store.linked(link_key(res), params["id"])
+        )
+        return [i for i in linked if store.resolve(i) is not None]
     entity_set = store.sets.get(res.key_for(params))
     if entity_set is None:
         return []

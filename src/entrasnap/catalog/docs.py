@@ -18,7 +18,8 @@ the same permission unless one is shown with the child. Licence: what a tenant n
 (without it the type is recorded as `unlicensed`). Restore: the verbs a restore uses, and its order
 (lower first). *delta*: Graph change-tracks the type (`{path}/delta`), so a snapshot reads only what
 changed since the previous one; a child marked *delta* is reported by that delta query, the others are
-read again for every object (Graph does not report their changes)."""
+read again for every object (Graph does not report their changes). A child shown *from* another path is
+read from the linked objects' side (each policy's `appliesTo`): a few requests for the whole tenant."""
 
 
 def _children(rtype: ResourceType) -> str:
@@ -29,6 +30,8 @@ def _children(rtype: ResourceType) -> str:
             text += f"; {child.permission}"
         if child.delta:
             text += "; delta"
+        if child.inverse:
+            text += f"; from `{child.inverse.collection}/{{id}}/{child.inverse.navigation}`"
         parts.append(text + ")")
     return ", ".join(parts)
 

@@ -14,6 +14,20 @@ ChildKind = Literal["refs", "objects"]
 
 
 @dataclass(frozen=True)
+class Inverse:
+    """Where a refs child's links are read from the other side.
+
+    Each object of ``collection`` (e.g. ``/policies/tokenIssuancePolicies``) lists the objects it
+    applies to in its ``navigation`` (``/policies/tokenIssuancePolicies/{id}/appliesTo``); a parent's
+    child list is then the sorted ids of the collection's objects that list the parent. A handful of
+    requests for the whole tenant instead of one per parent, the same ids as ``Child.path`` returns.
+    """
+
+    collection: str  # relative to the version root
+    navigation: str = "appliesTo"
+
+
+@dataclass(frozen=True)
 class Child:
     """A collection read per parent object and stored with it.
 
@@ -34,6 +48,7 @@ class Child:
     # refs read with the parent's list pages (``$expand=<name>($select=id)``), and per parent only where the
     # expanded list reached Graph's cap (20 directory objects; collect.engine.EXPANDED_LIMIT)
     expand: bool = False
+    inverse: Inverse | None = None  # read from the linked objects' side (refs only); ``path`` says what it is
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ Types fakegraph serves that are deliberately not captured:
 
 from __future__ import annotations
 
-from entrasnap.catalog.model import Child, ParentScope, ResourceType
+from entrasnap.catalog.model import Child, Inverse, ParentScope, ResourceType
 from entrasnap.catalog.schema_select import DEVICE_SELECT, GROUP_SELECT, USER_SELECT
 
 CLOUD_ONLY = "onPremisesSyncEnabled ne true"
@@ -51,6 +51,19 @@ APP_POLICY_REFS = (
 
 def _ref(name: str, path: str, permission: str = "", *, delta: bool = False, expand: bool = False) -> Child:
     return Child(name, path, "refs", permission, delta=delta, expand=expand)
+
+
+def _policy_link(owner: str, name: str) -> Child:
+    """An app's or service principal's links to policies of one kind, read from the policies' side.
+
+    ``GET /policies/{name}/{id}/appliesTo`` lists the applications and service principals a policy
+    applies to (v1.0: stsPolicy.appliesTo for token issuance, token lifetime, claims mapping and home
+    realm discovery policies, appManagementPolicy.appliesTo; Policy.Read.All and Application.Read.All),
+    so each kind costs a list and one request per policy instead of one per app or SP.
+    """
+    return Child(
+        name, f"/{owner}/{{id}}/{name}", "refs", "Policy.Read.All", inverse=Inverse(f"/policies/{name}")
+    )
 
 
 def _objects(name: str, path: str, permission: str = "", api: str = "v1.0") -> Child:
@@ -275,8 +288,11 @@ GROUPS: tuple[ResourceType, ...] = (
         select=GROUP_SELECT,
         cloud_only_filter=CLOUD_ONLY,
         children=(
-            _ref("members", "/groups/{id}/members", delta=True),
-            _ref("owners", "/groups/{id}/owners"),
+            # $expand=members($select=id),owners($select=id) on the list pages (documented: group members and
+            # owners support $expand with a nested $select); at most 20 expanded objects each, so a list
+            # that reaches 20 is read per group
+            _ref("members", "/groups/{id}/members", delta=True, expand=True),
+            _ref("owners", "/groups/{id}/owners", expand=True),
             _objects("settings", "/groups/{id}/settings", "GroupSettings.Read.All"),
         ),
         noise=(
@@ -360,9 +376,9 @@ APPLICATIONS: tuple[ResourceType, ...] = (
             _ref("owners", "/applications/{id}/owners", expand=True),
             _objects("extensionProperties", "/applications/{id}/extensionProperties"),
             _objects("federatedIdentityCredentials", "/applications/{id}/federatedIdentityCredentials"),
-            _ref("tokenIssuancePolicies", "/applications/{id}/tokenIssuancePolicies"),
-            _ref("tokenLifetimePolicies", "/applications/{id}/tokenLifetimePolicies"),
-            _ref("appManagementPolicies", "/applications/{id}/appManagementPolicies"),
+            _policy_link("applications", "tokenIssuancePolicies"),
+            _policy_link("applications", "tokenLifetimePolicies"),
+            _policy_link("applications", "appManagementPolicies"),
         ),
         read_only=(*DIRECTORY_READ_ONLY, "appId", "publisherDomain", "uniqueName"),
         create="POST",
@@ -384,10 +400,10 @@ APPLICATIONS: tuple[ResourceType, ...] = (
                 "delegatedPermissionClassifications",
                 "/servicePrincipals/{id}/delegatedPermissionClassifications",
             ),
-            _ref("claimsMappingPolicies", "/servicePrincipals/{id}/claimsMappingPolicies"),
-            _ref("homeRealmDiscoveryPolicies", "/servicePrincipals/{id}/homeRealmDiscoveryPolicies"),
-            _ref("tokenIssuancePolicies", "/servicePrincipals/{id}/tokenIssuancePolicies"),
-            _ref("tokenLifetimePolicies", "/servicePrincipals/{id}/tokenLifetimePolicies"),
+            _policy_link("servicePrincipals", "claimsMappingPolicies"),
+            _policy_link("servicePrincipals", "homeRealmDiscoveryPolicies"),
+            _policy_link("servicePrincipals", "tokenIssuancePolicies"),
+            _policy_link("servicePrincipals", "tokenLifetimePolicies"),
         ),
         read_only=(
             *DIRECTORY_READ_ONLY,

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
-from entrasnap.catalog.model import Child, ResourceType
+from entrasnap.catalog.model import Child, Inverse, ResourceType
 from entrasnap.collect.incremental import (
     DEFAULT_FULL_EVERY,
     Baseline,
@@ -171,6 +171,8 @@ class Collector:
         self._results: dict[str, TypeResult] = {}
         self._keep: dict[str, set[str]] = {}
         self._parent_ids: dict[str, set[str]] = {}  # parent type -> properties its scoped types look at
+        # links read from the other side (Child.inverse), once per run: object id -> sorted linking ids
+        self._inverses: dict[tuple[str, Inverse], asyncio.Future[tuple[dict[str, list[str]], int]]] = {}
 
     async def run(self, types: Sequence[ResourceType]) -> list[TypeResult]:
         """Read every type (parents before the types scoped by them); results in the given order."""
@@ -371,12 +373,15 @@ class Collector:
     ) -> None:
         """Kept objects whose untracked children must be read again (or whose properties scoped types need)."""
         assert self.baseline is not None
+        inline = await self._expanded_lists(rtype, untracked, {oid for oid, _, _ in kept}, result)
         for start in range(0, len(kept), 200):
             chunk = kept[start : start + 200]
             records = [self.baseline.record(record_hash) for _, record_hash, _ in chunk]
             objects = [rec["object"] for rec in records]
             fresh, vanished = (
-                await self._children(rtype, objects, result, untracked) if untracked else ({}, set())
+                await self._children(rtype, objects, result, untracked, inline=inline)
+                if untracked
+                else ({}, set())
             )
             for (oid, record_hash, name), rec in zip(chunk, records, strict=True):
                 if oid in vanished:
@@ -398,6 +403,29 @@ class Collector:
                 self._remember_parent(rtype, oid, rec["object"])
                 result.count += 1
             self.progress.advanced(rtype, len(chunk), result.requests)
+
+    async def _expanded_lists(
+        self, rtype: ResourceType, children: tuple[Child, ...], wanted: set[str], result: TypeResult
+    ) -> Inline:
+        """The ``Child.expand`` lists of the ``wanted`` objects, from the whole list read with ids only.
+
+        ``$select=id&$expand=<child>($select=id)``: a page per 100 objects instead of a request per object
+        and child; lists that reached Graph's cap are left out (read per object by ``_children``).
+        """
+        expanded = tuple(c for c in children if c.expand and c.kind == "refs")
+        pages = (len(wanted) + result.changed) // EXPAND_PAGE_SIZE + 1  # about the whole list's
+        if not expanded or len(wanted) * len(expanded) <= pages:
+            return {}
+        params = {"$top": str(EXPAND_PAGE_SIZE), "$select": rtype.id_field}
+        if rtype.filter:
+            params["$filter"] = rtype.filter
+        query = _query(with_expansions(params, expanded))
+        inline: Inline = {}
+        async for page in self.client.pages(f"/{rtype.api}{rtype.path}?{query}"):
+            result.requests += 1
+            found = take_expanded(rtype, page, expanded)
+            inline.update((key, ids) for key, ids in found.items() if key[0] in wanted)
+        return inline
 
     def _remember_parent(self, rtype: ResourceType, oid: str, obj: JSON) -> None:
         """Note an object scoped types read per parent: only the properties they look at, once per id."""
@@ -512,10 +540,14 @@ class Collector:
         out: dict[tuple[str, str], list[Any]] = {}
         missing: dict[str, str] = {}  # parent id -> the child that answered 404
         by_version: dict[str, list[tuple[BatchItem, Child]]] = {}
+        wanted = rtype.children if only is None else only
+        linked = await self._inverse_maps(rtype, wanted, result) if page else {}
         for obj in page:
             oid = object_id(rtype, obj)
-            for child in rtype.children if only is None else only:
+            for child in wanted:
                 known = inline.get((oid, child.name)) if inline else None
+                if child.name in linked:
+                    known = linked[child.name].get(oid, [])
                 if known is not None:
                     out[(oid, child.name)] = known
                     result.children[child.name] = result.children.get(child.name, 0) + len(known)
@@ -565,6 +597,69 @@ class Collector:
                 result.children[name] -= len(stored)
                 del out[(oid, name)]
         return out, vanished
+
+    async def _inverse_maps(
+        self, rtype: ResourceType, children: Iterable[Child], result: TypeResult
+    ) -> dict[str, dict[str, list[str]]]:
+        """For each child read from the other side (``Child.inverse``): parent id -> its sorted child ids.
+
+        Each inverse is read once per run, whichever type needs it first (its requests count there);
+        a failed read fails every type that needs it, never leaving the child lists empty.
+        """
+        maps: dict[str, dict[str, list[str]]] = {}
+        for child in children:
+            if child.inverse is None:
+                continue
+            key = (child.api, child.inverse)
+            future = self._inverses.get(key)
+            first = future is None
+            if future is None:
+                future = asyncio.ensure_future(self._read_inverse(child.api, child.inverse, child.permission))
+                self._inverses[key] = future
+            try:
+                maps[child.name], requests = await future
+            except GraphRequestError as error:
+                status, detail = classify(
+                    error.status, error.code, error.message, child.permission or rtype.permission
+                )
+                raise TypeFailure(status, {**detail, "child": child.name}) from None
+            except TypeFailure as failure:
+                raise TypeFailure(failure.status, {**failure.error, "child": child.name}) from None
+            if first:
+                result.requests += requests
+        return maps
+
+    async def _read_inverse(
+        self, api: str, inverse: Inverse, permission: str
+    ) -> tuple[dict[str, list[str]], int]:
+        """Every object of ``inverse.collection`` and its ``navigation`` (ids): linked id -> sorted ids."""
+        counter = TypeResult(inverse.collection)
+        holders: list[str] = []
+        async for page in self.client.pages(f"/{api}{inverse.collection}?$select=id"):
+            counter.requests += 1
+            holders += [str(obj.get("id")) for obj in page]
+        items = [
+            BatchItem(
+                holder,
+                "GET",
+                f"{inverse.collection}/{quote(holder, safe='')}/{inverse.navigation}?$select=id&$top=999",
+                {},
+            )
+            for holder in holders
+        ]
+        answers = await self.client.batch(items, version=api) if items else []
+        counter.requests += len(items)
+        complete = await self._complete(answers, api, counter)
+        linked: dict[str, list[str]] = {}
+        for holder in holders:
+            values = complete[holder]
+            if isinstance(values, BatchResult):
+                if values.status == 404:
+                    continue  # deleted since the list was read
+                raise _failure(values, permission)
+            for value in values:
+                linked.setdefault(str(value.get("id")), []).append(holder)
+        return {oid: sorted(set(ids)) for oid, ids in linked.items()}, counter.requests
 
     async def _vanished(self, rtype: ResourceType, oid: str, child: str, result: TypeResult) -> bool:
         """Whether an object whose child answered 404 is gone; if it is still there, the read failed."""

@@ -470,6 +470,9 @@ class Engine:
         owner_set = match.resource.path.lstrip("/").split("/{id}")[0]
         if self.store.sets.get(owner_set) is not None and source_id not in self.store.sets[owner_set]:
             raise not_found(source_id)
+        inverse = match.resource.extra.get("inverse")
+        if inverse:  # the objects whose links (under these keys) name the source: appliesTo
+            return self.store.linking(inverse, source_id)
         return self.store.linked(self.link_key(match.resource), source_id)
 
     def links(self, request: Request, match: Match) -> Response:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -188,6 +188,15 @@ class Store:
 
     def linked(self, link_key: str, source_id: str) -> list[str]:
         return self.links.get(link_key, {}).get(source_id, [])
+
+    def linking(self, link_keys: Iterable[str], target_id: str) -> list[str]:
+        """The sources whose links under any of ``link_keys`` include ``target_id``, sorted (``appliesTo``)."""
+        return sorted(
+            source
+            for key in link_keys
+            for source, targets in self.links.get(key, {}).items()
+            if target_id in targets
+        )
 
     def link(self, link_key: str, source_id: str, target_id: str) -> bool:
         """Add ``target_id`` to the link list; False if it was already there."""

@@ -47,6 +47,9 @@ APP_CONFIG_READ = (
     "Policy.ReadWrite.ApplicationConfiguration",
 )
 APP_CONFIG_WRITE = ("Policy.ReadWrite.ApplicationConfiguration",)
+# List appliesTo of an sts or app management policy: Policy.Read.All and Application.Read.All (fakegraph
+# checks one permission of a list, so the policy side's).
+APPLIES_TO_READ = ("Policy.Read.All", "Policy.ReadWrite.ApplicationConfiguration", "Directory.Read.All")
 FEATURE_ROLLOUT_READ = ("Policy.Read.All", "Policy.ReadWrite.FeatureRollout", "Directory.Read.All")
 FEATURE_ROLLOUT_WRITE = ("Policy.ReadWrite.FeatureRollout", "Directory.ReadWrite.All")
 PERMISSION_GRANT_READ = ("Policy.Read.PermissionGrant", "Policy.ReadWrite.PermissionGrant")
@@ -292,6 +295,20 @@ def _grant_policy_handler(engine: Any, request: Any, match: Any) -> Any:
 # --- endpoints ------------------------------------------------------------------------------------
 
 
+def _applies_to(key: str) -> Resource:
+    """``GET /policies/<kind>/{id}/appliesTo``: the applications and service principals the policy is
+    assigned to, i.e. the objects whose ``/applications|servicePrincipals/{id}/<kind>`` lists it (stsPolicy
+    and appManagementPolicy "List appliesTo", v1.0; assignments are made from the app or SP side)."""
+    kind = key.rsplit("/", 1)[-1]
+    return Resource(
+        f"/{key}/{{id}}/appliesTo",
+        "links",
+        "microsoft.graph.directoryObject",
+        APPLIES_TO_READ,
+        extra={"inverse": (f"applications/{kind}", f"servicePrincipals/{kind}")},
+    )
+
+
 def _sts(path: str, type_: str) -> Resource:
     return Resource(
         path,
@@ -427,6 +444,7 @@ RESOURCES: list[Resource] = [
         versions=BETA,
     ),
     *(_sts("/" + key, type_) for key, type_ in STS_SETS.items()),
+    *(_applies_to(key) for key in (*STS_SETS, APP_MANAGEMENT)),
     Resource(
         "/policies/featureRolloutPolicies",
         "set",
