@@ -326,6 +326,25 @@ def test_not_captured_is_never_a_deletion(world: World) -> None:
     assert "Not captured" in text and "conditionalAccessPolicies): ok → forbidden" in text
 
 
+def test_worker_processes_give_the_same_diff(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+
+    from entrasnap.services import diff as diff_module
+
+    pools: list[str] = []
+    original = multiprocessing.get_context
+
+    def get_context(method: str) -> Any:
+        pools.append(method)
+        return original(method)
+
+    one = _diff(world, 0, 2, workers=1).as_json()
+    monkeypatch.setattr(diff_module.multiprocessing, "get_context", get_context)
+    two = _diff(world, 0, 2, workers=2).as_json()
+    assert pools == ["fork"]  # the modified objects really were compared in forked workers
+    assert one["summary"]["modified"] >= 2 and two == one
+
+
 def test_exit_code(world: World) -> None:
     changed = run_cli(world, world.records[1].id, world.records[2].id, "--exit-code", "--format", "json")
     assert changed.exit_code == 1, changed.output

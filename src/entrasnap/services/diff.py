@@ -12,6 +12,9 @@ objects. docs/DIFF.md describes the JSON form (``SnapshotDiff.as_json``) and the
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -295,6 +298,10 @@ def _flag_changes(changes: list[PropertyChange], flags: list[Flag]) -> None:
                 pc.flags.append(flag)
 
 
+Job = tuple[str, str, str, str, str | None]  # (type key, hash before, hash after, object id, name)
+Compared = tuple[ObjectChange | None, bool]  # (the change to show, or None; whether it was noise only)
+
+
 def diff_type(
     cache: CachedRepository,
     before: SnapshotRecord,
@@ -304,11 +311,20 @@ def diff_type(
     all_properties: bool = False,
 ) -> TypeDiff:
     """Objects of one type (ok in both snapshots) added, removed and modified."""
+    result, jobs = _plan_type(cache, before, after, rtype)
+    _add_modified([result], jobs, compare(cache, jobs, all_properties, workers=1))
+    return result
+
+
+def _plan_type(
+    cache: CachedRepository, before: SnapshotRecord, after: SnapshotRecord, rtype: ResourceType
+) -> tuple[TypeDiff, list[Job]]:
+    """A type's added and removed objects, and the modified ones still to compare."""
     key = rtype.key
     result = TypeDiff(rtype, "ok", "ok")
     old, new = differing_entries(cache, before, after, key)
     if not old and not new:
-        return result
+        return result, []
     for oid, (digest, name) in _ids(new, new.keys() - old.keys()):
         labelled = _needs_label(rtype, name)
         record = cache.get(digest) if labelled or risk.has_rules(key, "added") else None
@@ -321,25 +337,69 @@ def diff_type(
         flags = risk.assess(key, "removed", record, None) if record is not None else []
         label = _label(record) if labelled else None
         result.removed.append(ObjectChange(_object_id(record, oid), name, flags, label=label))
-    modified = [(oid, entry) for oid, entry in _ids(new, new.keys() & old.keys()) if old[oid][0] != entry[0]]
-    for start in range(0, len(modified), PREFETCH):
-        batch = modified[start : start + PREFETCH]
-        loaded = cache.get_many(d for oid, (digest, _) in batch for d in (old[oid][0], digest))
-        for oid, (digest, name) in batch:
-            _modified(result, rtype, loaded[old[oid][0]], loaded[digest], oid, name, all_properties)
-    return result
+    jobs = [
+        (key, old[oid][0], digest, oid, name)
+        for oid, (digest, name) in _ids(new, new.keys() & old.keys())
+        if old[oid][0] != digest
+    ]
+    return result, jobs
+
+
+def _add_modified(results: list[TypeDiff], jobs: list[Job], compared: list[Compared]) -> None:
+    by_key = {r.rtype.key: r for r in results}
+    for job, (change, noise_only) in zip(jobs, compared, strict=True):
+        result = by_key[job[0]]
+        result.noise_only += noise_only
+        if change is not None:
+            result.modified.append(change)
+
+
+PARALLEL_FROM = 4000  # modified objects from which comparing them in worker processes pays off
+_forked: dict[str, Any] = {}  # what forked workers compare with: set only while compare() runs a pool
+
+
+def compare(
+    cache: CachedRepository, jobs: list[Job], all_properties: bool, workers: int | None
+) -> list[Compared]:
+    """Each job's change, in job order. Reading and decoding two versions per modified object is most
+    of a large diff's work: with ``workers`` > 1 (None: one per CPU once there are PARALLEL_FROM jobs,
+    where processes can be forked) batches run in forked processes that share the open repository."""
+    if workers is None:
+        forkable = "fork" in multiprocessing.get_all_start_methods() and sys.platform == "linux"
+        workers = min(os.cpu_count() or 1, 4) if forkable and len(jobs) >= PARALLEL_FROM else 1
+    size = PREFETCH if workers <= 1 else max(1, min(PREFETCH, -(-len(jobs) // (workers * 4))))
+    batches = [jobs[i : i + size] for i in range(0, len(jobs), size)]
+    if workers <= 1 or len(batches) <= 1:
+        return [c for batch in batches for c in _compare_batch(cache, batch, all_properties)]
+    _forked.update(cache=cache, all_properties=all_properties)
+    try:
+        with multiprocessing.get_context("fork").Pool(min(workers, len(batches))) as pool:
+            return [c for done in pool.imap(_compare_forked, batches) for c in done]
+    finally:
+        _forked.clear()
+
+
+def _compare_forked(batch: list[Job]) -> list[Compared]:
+    return _compare_batch(_forked["cache"], batch, _forked["all_properties"])
+
+
+def _compare_batch(cache: CachedRepository, batch: list[Job], all_properties: bool) -> list[Compared]:
+    loaded = cache.get_many(h for job in batch for h in (job[1], job[2]))
+    return [
+        _modified(catalog.BY_KEY[key], loaded[h_before], loaded[h_after], oid, name, all_properties)
+        for key, h_before, h_after, oid, name in batch
+    ]
 
 
 def _modified(
-    result: TypeDiff,
     rtype: ResourceType,
     record_before: dict[str, Any],
     record_after: dict[str, Any],
     oid: str,
     name: str | None,
     all_properties: bool,
-) -> None:
-    """Add one modified object's shown changes and flags to ``result`` (noise-only changes are counted)."""
+) -> Compared:
+    """One modified object's shown changes and flags (None when its only changes are noise)."""
     changes = [
         PropertyChange(c, noise=is_noise(c.path, rtype.noise))
         for c in diff_records(record_before, record_after)
@@ -347,11 +407,13 @@ def _modified(
     flags = risk.assess(rtype.key, "modified", record_before, record_after)
     shown = changes if all_properties else [c for c in changes if not c.noise]
     if not shown and not flags:
-        result.noise_only += 1 if changes else 0
-        return
+        return None, bool(changes)
     _flag_changes(shown, flags)
+    for pc in shown:
+        if pc.change.kind == "members":  # what was gained and lost is kept; the whole lists are not needed
+            pc.change.before = pc.change.after = None
     label = _label(record_after) if _needs_label(rtype, name) else None
-    result.modified.append(ObjectChange(str(record_after.get("id") or oid), name, flags, shown, label))
+    return ObjectChange(str(record_after.get("id") or oid), name, flags, shown, label), False
 
 
 class NameResolver:
@@ -432,10 +494,14 @@ def diff_snapshots(
     *,
     types: Iterable[str] | None = None,
     all_properties: bool = False,
+    workers: int | None = None,
 ) -> SnapshotDiff:
-    """The changes from ``before`` to ``after`` for ``types`` (catalog keys; default all), in catalog order."""
+    """The changes from ``before`` to ``after`` for ``types`` (catalog keys; default all), in catalog order.
+
+    ``workers``: processes comparing modified objects (None: chosen by size, see ``compare``)."""
     chosen = set(types) if types is not None else None
     type_diffs: list[TypeDiff] = []
+    jobs: list[Job] = []
     not_captured: list[NotCaptured] = []
     view_before, view_after = SnapshotView(cache, before), SnapshotView(cache, after)
     for rtype in catalog.CATALOG:
@@ -451,7 +517,10 @@ def diff_snapshots(
         if status_from != "ok" or status_to != "ok":
             not_captured.append(NotCaptured(rtype, status_from, status_to))
             continue
-        type_diffs.append(diff_type(cache, before, after, rtype, all_properties=all_properties))
+        type_diff, type_jobs = _plan_type(cache, before, after, rtype)
+        type_diffs.append(type_diff)
+        jobs += type_jobs
+    _add_modified(type_diffs, jobs, compare(cache, jobs, all_properties, workers))
     result = SnapshotDiff(before, after, type_diffs, not_captured, all_properties)
     _name_everything(result, NameResolver(view_after, view_before))
     return result
