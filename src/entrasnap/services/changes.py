@@ -83,13 +83,19 @@ def is_noise(path: str, noise: Iterable[str]) -> bool:
     return False
 
 
+_ABSENT = object()
+
+
 def diff_values(before: Any, after: Any, path: str = "", refs: tuple[str, ...] = ()) -> list[Change]:
     """Every difference between two JSON values, most specific paths first-level last."""
     if before == after:
         return []
     if isinstance(before, dict) and isinstance(after, dict):
         changes: list[Change] = []
-        for key in sorted(before.keys() | after.keys()):
+        # Most properties of a modified object are equal: find the differing ones in one pass.
+        differing = [k for k, v in before.items() if after.get(k, _ABSENT) != v]
+        differing += after.keys() - before.keys()
+        for key in sorted(differing):
             sub = f"{path}.{key}" if path else key
             if key not in before:
                 if after[key] not in (None, [], {}):
@@ -97,7 +103,7 @@ def diff_values(before: Any, after: Any, path: str = "", refs: tuple[str, ...] =
             elif key not in after:
                 if before[key] not in (None, [], {}):
                     changes.append(Change(sub, "removed", before=before[key], refs=refs))
-            elif before[key] != after[key]:  # checked here: most properties of a modified object are equal
+            else:
                 changes += diff_values(before[key], after[key], sub, refs)
         return changes
     if isinstance(before, list) and isinstance(after, list):
@@ -109,10 +115,18 @@ def diff_values(before: Any, after: Any, path: str = "", refs: tuple[str, ...] =
     return [Change(path, "changed", before=before, after=after, refs=refs)]
 
 
+def _as_set(values: list[Any]) -> dict[Any, Any] | None:
+    """A list of scalars as {comparison key: value} (strings compared case-insensitively); None otherwise."""
+    if all(type(v) is str for v in values):  # lists of ids: the common case, without a call per element
+        return {v.lower(): v for v in values}
+    if all(_scalar(v) for v in values):
+        return {_set_key(v): v for v in values}
+    return None
+
+
 def _diff_lists(before: list[Any], after: list[Any], path: str, refs: tuple[str, ...] = ()) -> list[Change]:
-    if all(_scalar(v) for v in before) and all(_scalar(v) for v in after):
-        old = {_set_key(v): v for v in before}
-        new = {_set_key(v): v for v in after}
+    old, new = _as_set(before), _as_set(after)
+    if old is not None and new is not None:
         added = [new[k] for k in new if k not in old]
         removed = [old[k] for k in old if k not in new]
         if not added and not removed:

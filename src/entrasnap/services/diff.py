@@ -41,9 +41,15 @@ class PropertyChange:
     noise: bool = False
     names: dict[str, str] = field(default_factory=dict)
     flags: list[Flag] = field(default_factory=list)
+    _guids: set[str] | None = field(default=None, repr=False, compare=False)
 
     def guids(self) -> set[str]:
         """The GUIDs worth naming: referenced objects, not an element's own id or key id."""
+        if self._guids is None:
+            self._guids = self._find_guids()
+        return self._guids
+
+    def _find_guids(self) -> set[str]:
         found = {r for r in self.change.refs if is_guid(r)}
         if self.change.kind == "members":
             found |= {v for v in self.change.added + self.change.removed if is_guid(v)}
@@ -60,7 +66,7 @@ class PropertyChange:
             "after": None if members or self.change.kind == "removed" else self.change.after,
             "added": self.change.added if members else [],
             "removed": self.change.removed if members else [],
-            "names": dict(sorted(self.names.items())),
+            "names": self.names,  # made in id order by _name_everything
             "noise": self.noise,
         }
         if self.flags:
