@@ -42,6 +42,8 @@ def _path(rtype: ResourceType) -> str:
         text += f" `$filter={rtype.filter}`"
     if rtype.parent:
         text += f" per {rtype.parent.type}: `$filter={rtype.parent.filter}`"
+        if rtype.parent.unless:
+            text += " except where " + " or ".join(f"`{p}` has `{v}`" for p, v in rtype.parent.unless)
     if rtype.singleton:
         text += " (singleton)"
     if rtype.paced:

@@ -7,8 +7,9 @@ API reference.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 ChildKind = Literal["refs", "objects"]
 
@@ -62,6 +63,23 @@ class ParentScope:
     type: str  # catalog key of the parent type, collected earlier
     filter: str
     only: str | None = None
+    # parents never queried: (property, value) where the parent's property equals the value or, for a
+    # list, holds it (PIM for groups cannot manage dynamic or on-premises synchronized groups)
+    unless: tuple[tuple[str, str | bool], ...] = ()
+
+    def properties(self) -> set[str]:
+        """The parent properties ``applies`` looks at."""
+        return {*([self.only] if self.only else []), *(prop for prop, _ in self.unless)}
+
+    def applies(self, parent: Mapping[str, Any]) -> bool:
+        """Whether a parent (with at least ``properties()``) is queried."""
+        if self.only and not parent.get(self.only):
+            return False
+        for prop, value in self.unless:
+            have = parent.get(prop)
+            if have == value or (isinstance(have, list) and value in have):
+                return False
+        return True
 
 
 @dataclass(frozen=True)

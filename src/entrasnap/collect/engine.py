@@ -447,7 +447,7 @@ class Collector:
                 },
             )
         _, params, headers = list_request(rtype, self.options)
-        parents = [p for p in self._parents.get(scope.type, []) if not scope.only or p.get(scope.only)]
+        parents = [p for p in self._parents.get(scope.type, []) if scope.applies(p)]
         seen: set[str] = set()
         for start in range(0, len(parents), 200):
             items = []
@@ -742,7 +742,5 @@ def parents_needed(types: Iterable[ResourceType]) -> dict[str, set[str]]:
     needed: dict[str, set[str]] = {}
     for rtype in types:
         if rtype.parent is not None:
-            needed.setdefault(rtype.parent.type, set()).update(
-                [rtype.parent.only] if rtype.parent.only else []
-            )
+            needed.setdefault(rtype.parent.type, set()).update(rtype.parent.properties())
     return needed

@@ -1263,7 +1263,14 @@ def populate(store: Store, ctx: Context) -> None:
             },
         )
     pim_groups = ctx.sample(
-        assignable + [g for g in security_groups if g not in assignable_set],
+        # PIM for groups manages neither dynamic groups nor groups synchronized from on-premises
+        # (Entra docs, "Bring groups into Privileged Identity Management")
+        assignable
+        + [
+            g
+            for g in security_groups
+            if g not in assignable_set and not groups[g].get("onPremisesSyncEnabled")
+        ],
         max(3, plan.pim_eligibilities // 10),
     )
     for gid in pim_groups:
