@@ -254,10 +254,9 @@ def differing_entries(
 
     def read(chunks: list[str]) -> dict[str, Entry]:
         out: dict[str, Entry] = {}
-        for chunk in chunks:
-            if chunk in common:
-                continue
-            for entry in cache.get(chunk)["entries"]:
+        values = cache.get_many((c for c in chunks if c not in common), keep=True)
+        for value in values.values():
+            for entry in value["entries"]:
                 out[str(entry[0]).lower()] = (str(entry[1]), entry[2] if len(entry) > 2 else None)
         return out
 
@@ -416,6 +415,7 @@ def _modified(
         return None, bool(changes)
     _flag_changes(shown, flags)
     for pc in shown:
+        pc.guids()  # found here, in the worker, rather than in the parent later
         if pc.change.kind == "members":  # what was gained and lost is kept; the whole lists are not needed
             pc.change.before = pc.change.after = None
     label = _label(record_after) if _needs_label(rtype, name) else None
