@@ -17,6 +17,14 @@ if TYPE_CHECKING:
     from entrasnap.store.record import SnapshotRecord
     from entrasnap.store.repository import Repository
 
+RECORD_SHARE = 0.5
+CHUNK_SHARE = 0.12
+MANIFEST_SHARE = 0.8
+"""A new version is stored as a delta when that takes at most this share of its full stored size.
+Every version of a delta is against the same full base (a star), so deltas grow with the changes
+since that base; a lower share stores a new full object sooner. Chunks change most often (one entry
+per changed object, in ~64-entry chunks), so they rebase soonest: measured on a year of daily
+snapshots of fakegraph M (docs/FORMAT.md, "Delta objects")."""
 CHUNKS_KEPT = 8
 """Decoded parent chunks kept per type (objects of a type mostly arrive in Graph's order, not by id)."""
 

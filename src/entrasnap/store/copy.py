@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from entrasnap.store.bases import ParentVersions
+from entrasnap.store.bases import CHUNK_SHARE, MANIFEST_SHARE, RECORD_SHARE, ParentVersions
 from entrasnap.store.canonical import canonical_bytes, digest
 from entrasnap.store.errors import StoreError
 from entrasnap.store.lock import NamedLock
@@ -103,7 +103,9 @@ class Copier:
             chunks = [self._chunk(str(c[0]), type_key, versions) for c in self.source.get(hash_hex)["chunks"]]
             value = {"chunks": [[h, location_json(at)] for h, at in chunks]}
             base = partial(versions.manifest, type_key)
-            self._parts[hash_hex] = self.target.put_located(value, self.stats, base=base)
+            self._parts[hash_hex] = self.target.put_located(
+                value, self.stats, base=base, share=MANIFEST_SHARE
+            )
         return self._parts[hash_hex]
 
     def _chunk(self, hash_hex: str, type_key: str, versions: ParentVersions) -> tuple[str, Location]:
@@ -116,7 +118,9 @@ class Copier:
                 name = entry[2] if len(entry) > 2 else None
                 entries.append([entry[0], target_hash, name, *([location_json(at)] if at else [])])
             base = partial(versions.chunk, type_key, str(entries[0][0])) if entries else None
-            self._parts[hash_hex] = self.target.put_located({"entries": entries}, self.stats, base=base)
+            self._parts[hash_hex] = self.target.put_located(
+                {"entries": entries}, self.stats, base=base, share=CHUNK_SHARE
+            )
         return self._parts[hash_hex]
 
     def _object(self, hash_hex: str, previous: Callable[[], str | None]) -> str:
@@ -128,7 +132,9 @@ class Copier:
             self.stats.objects_reused += 1
             self._objects[hash_hex] = hash_hex
             return hash_hex
-        copied = self.target.put_counted(self.source.get(hash_hex), self.stats, base=previous)
+        copied = self.target.put_counted(
+            self.source.get(hash_hex), self.stats, base=previous, share=RECORD_SHARE
+        )
         if self.same_names and copied != hash_hex:
             raise StoreError(f"object {hash_hex} would change when copied (its JSON does not round-trip)")
         self._objects[hash_hex] = copied

@@ -41,7 +41,8 @@ FORMAT_VERSION = 3
 """Written by ``init``: version 3 may hold delta objects (docs/FORMAT.md); version 2 is still read."""
 OLDEST_VERSION = 2
 DELTA_MAX_SHARE = 0.5
-"""An object is stored as a delta only when that takes at most this share of its full stored size."""
+"""By default, an object is stored as a delta only when that takes at most this share of its full
+stored size (bases.py sets the share per kind of object)."""
 BASE_CACHE_BYTES = 8 * 1024 * 1024
 """Decompressed bases kept for reading deltas (a base is shared by many of them)."""
 MIN_PREFIX = 6
@@ -162,18 +163,28 @@ class Repository:
         return self.put_counted(value, self.stats)
 
     def put_counted(
-        self, value: Any, *counters: WriteStats, base: Callable[[], str | None] | None = None
+        self,
+        value: Any,
+        *counters: WriteStats,
+        base: Callable[[], str | None] | None = None,
+        share: float = DELTA_MAX_SHARE,
     ) -> str:
-        """put(), adding what was written or reused to each of ``counters`` (``base``: put_located's)."""
-        return self.put_located(value, *counters, base=base)[0]
+        """put(), adding what was written or reused to each of ``counters`` (``base``, ``share``:
+        put_located's)."""
+        return self.put_located(value, *counters, base=base, share=share)[0]
 
     def put_located(
-        self, value: Any, *counters: WriteStats, base: Callable[[], str | None] | None = None
+        self,
+        value: Any,
+        *counters: WriteStats,
+        base: Callable[[], str | None] | None = None,
+        share: float = DELTA_MAX_SHARE,
     ) -> tuple[str, Location]:
         """put() that also returns where the object is stored.
 
         ``base`` names (called only when the object is new) the previous version of the same thing: the
-        object is then stored as a delta against that version's full object when that is small enough.
+        object is then stored as a delta against that version's full object when that takes at most
+        ``share`` of its full stored size.
         """
         data = canonical_bytes(value)
         hash_hex = self.codec.object_id(data)
@@ -186,7 +197,7 @@ class Repository:
             chosen = self._delta_base(base()) if base is not None and self.deltas else None
             if chosen is not None:
                 smaller = delta.seal(self.codec, data, *chosen)
-                if len(smaller) <= DELTA_MAX_SHARE * len(stored):
+                if len(smaller) <= share * len(stored):
                     stored = smaller
                 else:
                     chosen = None

@@ -8,7 +8,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import entrasnap
-from entrasnap.store.bases import ParentVersions
+from entrasnap.store.bases import CHUNK_SHARE, MANIFEST_SHARE, RECORD_SHARE, ParentVersions
 from entrasnap.store.canonical import HASH_RE, canonical_bytes, digest
 from entrasnap.store.errors import StoreError
 from entrasnap.store.lock import NamedLock
@@ -85,7 +85,11 @@ class SnapshotWriter:
         if record.get("id") != object_id:
             raise ValueError(f"record id {record.get('id')!r} differs from object id {object_id!r}")
         hash_hex = self.repo.put_counted(
-            record, self._stats, self.repo.stats, base=lambda: self._versions.record(type_key, object_id)
+            record,
+            self._stats,
+            self.repo.stats,
+            base=lambda: self._versions.record(type_key, object_id),
+            share=RECORD_SHARE,
         )
         self._pending.setdefault(type_key, {})[object_id] = (hash_hex, name)
 
@@ -142,12 +146,17 @@ class SnapshotWriter:
                     self._stats,
                     self.repo.stats,
                     base=partial(versions.chunk, type_key, c[0][0]),
+                    share=CHUNK_SHARE,
                 )
                 for c in cut(entries)
             ]
             manifest = {"chunks": [[h, location_json(at)] for h, at in chunks]}
             manifest_hash, at = self.repo.put_located(
-                manifest, self._stats, self.repo.stats, base=partial(versions.manifest, type_key)
+                manifest,
+                self._stats,
+                self.repo.stats,
+                base=partial(versions.manifest, type_key),
+                share=MANIFEST_SHARE,
             )
             info["manifest"] = [manifest_hash, location_json(at)]
         self._versions.drop(type_key)
