@@ -51,7 +51,7 @@ from entrasnap.collect.engine import _query, raw_object
 from entrasnap.graph import BatchItem, GraphClient, StaticToken
 from entrasnap.services.timeline import CachedRepository
 from entrasnap.store import LocalBackend, Repository, SnapshotRecord
-from entrasnap.store.repository import FORMAT_VERSION
+from entrasnap.store.repository import FORMAT_VERSION, OLDEST_VERSION
 
 SEED = 1
 TARGETS = {"show": 0.5, "history": 1.0, "diff": 3.0}
@@ -350,8 +350,9 @@ def cached_facts(repo_path: Path, size: str, days: int, percent: float) -> dict[
         version = json.loads((repo_path / "config.json").read_text()).get("version")
     except (OSError, ValueError):
         return None
-    if version != FORMAT_VERSION or len(list((repo_path / "snapshots").glob("*.json"))) != days:
-        return None  # another repository format, or an unfinished build
+    readable = isinstance(version, int) and OLDEST_VERSION <= version <= FORMAT_VERSION
+    if not readable or len(list((repo_path / "snapshots").glob("*.json"))) != days:
+        return None  # a format this entrasnap does not read, or an unfinished build
     return facts
 
 
