@@ -89,6 +89,7 @@ def main() -> None:
                 "per type:",
                 ", ".join(f"{r.key} {r.mode} ({r.changed} changed, {r.requests} req)" for r in tracked),
             )
+            print("full (day 2) per type:", ", ".join(f"{r.key} {r.requests} req" for r in reference.results))
     finally:
         fake.stop()
 

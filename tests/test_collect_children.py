@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -84,6 +85,12 @@ def test_expanded_children_equal_per_parent_reads(fakegraph: RunningFakeGraph, t
     for link, source, count in crowded:
         for user in users[:count]:
             store.link(link, source, user)
+    for app, count in ((apps[1], 20), (apps[2], 3)):  # objects children: at the cap, and below it
+        for n in range(count):
+            store.add(
+                f"applications/{app}/extensionProperties",
+                {"id": f"{n:08d}-0000-4000-8000-{app[-12:]}", "name": f"extension_{n}", "dataType": "String"},
+            )
     keys = ["groups", "devices", "applications", "servicePrincipals"]
     types = [catalog.BY_KEY[k] for k in keys]
     assert all(any(c.expand for c in t.children) for t in types)
@@ -99,6 +106,18 @@ def test_expanded_children_equal_per_parent_reads(fakegraph: RunningFakeGraph, t
     # devices: two requests per device without expansion; with it, a page per 100 and the two crowded ones
     assert per_parent["types"]["devices"]["requests"] >= 2 * len(devices)
     assert expanded["types"]["devices"]["requests"] <= len(devices) // 100 + 1 + 4
+    # applications: owners, extension properties and federated credentials from the list pages but two
+    saved = per_parent["types"]["applications"]["requests"] - expanded["types"]["applications"]["requests"]
+    assert saved >= 3 * len(apps) - 2 - (len(apps) // 100 + 1)
+    # service principals: owners and appRoleAssignedTo from the list pages but where a list holds 20
+    assigned = Counter(a["resourceId"] for a in store.sets["appRoleAssignments"].after())
+    crowded_sps = sum(1 for sp in sps if assigned[sp] >= 20) + 1
+    assert 0 < crowded_sps < len(sps) // 2
+    saved = (
+        per_parent["types"]["servicePrincipals"]["requests"]
+        - expanded["types"]["servicePrincipals"]["requests"]
+    )
+    assert saved >= 2 * len(sps) - crowded_sps - (len(sps) // 100 + 1)
     # groups: owners never per group here but the crowded one; members per group only from 20 on
     small = sum(1 for g in groups if len(store.linked("groups/members", g)) < 20)
     saved = per_parent["types"]["groups"]["requests"] - expanded["types"]["groups"]["requests"]

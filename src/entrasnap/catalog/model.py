@@ -46,8 +46,9 @@ class Child:
     license: str | None = None
     page_size: int | None = None  # $top; default 999 for refs (directory objects), none for objects
     delta: bool = False  # the parent's delta query reports changes to it (``<name>@delta``, in $select)
-    # refs read with the parent's list pages (``$expand=<name>($select=id)``), and per parent only where the
-    # expanded list reached Graph's cap (20 directory objects; collect.engine.EXPANDED_LIMIT)
+    # read with the parent's list pages (``$expand=<name>($select=id)`` for refs, ``$expand=<name>`` for
+    # objects), and per parent only where the expanded list reached Graph's cap (20 directory objects;
+    # collect.engine.EXPANDED_LIMIT)
     expand: bool = False
     inverse: Inverse | None = None  # read from the linked objects' side (refs only); ``path`` says what it is
 

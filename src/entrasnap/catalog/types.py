@@ -374,8 +374,14 @@ APPLICATIONS: tuple[ResourceType, ...] = (
         delta=True,
         children=(
             _ref("owners", "/applications/{id}/owners", expand=True),
-            _objects("extensionProperties", "/applications/{id}/extensionProperties"),
-            _objects("federatedIdentityCredentials", "/applications/{id}/federatedIdentityCredentials"),
+            # application: extensionProperties and federatedIdentityCredentials "Support $expand"
+            Child("extensionProperties", "/applications/{id}/extensionProperties", "objects", expand=True),
+            Child(
+                "federatedIdentityCredentials",
+                "/applications/{id}/federatedIdentityCredentials",
+                "objects",
+                expand=True,
+            ),
             _policy_link("applications", "tokenIssuancePolicies"),
             _policy_link("applications", "tokenLifetimePolicies"),
             _policy_link("applications", "appManagementPolicies"),
@@ -395,7 +401,8 @@ APPLICATIONS: tuple[ResourceType, ...] = (
         delta=True,
         children=(
             _ref("owners", "/servicePrincipals/{id}/owners", expand=True),
-            _objects("appRoleAssignedTo", "/servicePrincipals/{id}/appRoleAssignedTo"),
+            # servicePrincipal: appRoleAssignedTo "Supports $expand"
+            Child("appRoleAssignedTo", "/servicePrincipals/{id}/appRoleAssignedTo", "objects", expand=True),
             _objects(
                 "delegatedPermissionClassifications",
                 "/servicePrincipals/{id}/delegatedPermissionClassifications",

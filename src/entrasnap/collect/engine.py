@@ -35,7 +35,7 @@ RESPONSE_METADATA = ("@odata.context", "@odata.nextLink", "@odata.deltaLink", "@
 # again per parent.
 EXPAND_PAGE_SIZE = 100
 EXPANDED_LIMIT = 20
-Inline = dict[tuple[str, str], list[str]]  # (object id, child name) -> sorted ids read through $expand
+Inline = dict[tuple[str, str], list[Any]]  # (object id, child name) -> the child as stored, from $expand
 
 
 class Sink(Protocol):
@@ -685,13 +685,19 @@ def expanded_children(rtype: ResourceType, headers: dict[str, str]) -> tuple[Chi
     """The children read through ``$expand`` on the type's list pages (never in advanced queries)."""
     if "ConsistencyLevel" in headers:
         return ()
-    return tuple(c for c in rtype.children if c.expand and c.kind == "refs")
+    return tuple(c for c in rtype.children if c.expand)
+
+
+def _expansion(child: Child) -> str:
+    """``$expand`` for one child: ids of refs, objects with their own $select or Graph's default set."""
+    select = ("id",) if child.kind == "refs" else child.select
+    return f"{child.name}($select={','.join(select)})" if select else child.name
 
 
 def with_expansions(params: dict[str, str], children: tuple[Child, ...]) -> dict[str, str]:
-    """A list query that also expands ``children`` (their ids), with the page size Graph allows then."""
+    """A list query that also expands ``children``, with the page size Graph allows then."""
     expand = [params["$expand"]] if "$expand" in params else []
-    out = {**params, "$expand": ",".join([*expand, *(f"{c.name}($select=id)" for c in children)])}
+    out = {**params, "$expand": ",".join([*expand, *(_expansion(c) for c in children)])}
     if "$top" in out:
         out["$top"] = str(min(int(out["$top"]), EXPAND_PAGE_SIZE))
     return out
@@ -708,7 +714,11 @@ def take_expanded(rtype: ResourceType, page: list[JSON], children: tuple[Child, 
             if not isinstance(value, list) or len(value) >= EXPANDED_LIMIT:
                 continue  # absent, or maybe cut at the cap: read per parent
             if all(isinstance(v, dict) and "id" in v for v in value):
-                inline[(object_id(rtype, obj), child.name)] = sorted(str(v["id"]) for v in value)
+                inline[(object_id(rtype, obj), child.name)] = (
+                    sorted(str(v["id"]) for v in value)
+                    if child.kind == "refs"
+                    else sorted((raw_object(v) for v in value), key=lambda v: str(v["id"]))
+                )
     return inline
 
 

@@ -95,7 +95,10 @@ class Engine:
         # Top-level entity sets and their element types, for rendering directory objects anywhere.
         self.set_types: dict[str, str] = {}
         self.set_resources: dict[str, Resource] = {}
+        self.view_resources: dict[str, Resource] = {}  # a set shown only through views: one of them
         for res in resources:
+            if res.source:
+                self.view_resources.setdefault(res.source, res)
             if res.kind == "set" and "{" not in res.path and not res.source:
                 key = res.key_for({})
                 self.set_types.setdefault(key, res.type)
@@ -313,6 +316,19 @@ class Engine:
             nested = self.store.sets.get(fill(expansion.key, {"id": str(obj.get("id"))}))
             return [
                 self.render(request, o, None, item.select, []) for o in (nested.after() if nested else ())
+            ]
+        if expansion.kind == "view":
+            entity_set = self.store.sets.get(expansion.key)
+            ids = (
+                sorted(entity_set.index(expansion.prop).get(str(obj.get("id")).lower(), []))
+                if entity_set
+                else []
+            )
+            shown = self.set_resources.get(expansion.key) or self.view_resources.get(expansion.key)
+            return [
+                self.render(request, entity_set.objects[i], shown, item.select, [])
+                for i in ids[:EXPANDED_ITEMS]
+                if entity_set is not None
             ]
         ids = self.store.linked(expansion.key, str(obj.get("id")))
         rendered = []

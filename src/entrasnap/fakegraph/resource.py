@@ -42,10 +42,12 @@ class Expansion:
 
     kind ``ref``: the single object whose id is in property ``prop`` (looked up in set ``key``, or among
     directory objects when ``key`` is empty); ``contained``: the set whose key template is ``key``
-    (``{id}`` is the expanded object's id); ``links``: the objects linked under link key ``key``.
+    (``{id}`` is the expanded object's id); ``links``: the objects linked under link key ``key``;
+    ``view``: the objects of set ``key`` whose property ``prop`` is the expanded object's id (at most 20,
+    as for links: appRoleAssignment is a directoryObject).
     """
 
-    kind: Literal["ref", "contained", "links"]
+    kind: Literal["ref", "contained", "links", "view"]
     key: str = ""
     prop: str = ""
 

@@ -616,7 +616,11 @@ RESOURCES = [
         soft_delete=True,
         directory_object=True,
         on_create=service_principal_created,
-        expand={"owners": Expansion("links", "servicePrincipals/owners")},
+        expand={
+            "owners": Expansion("links", "servicePrincipals/owners"),
+            # servicePrincipal.appRoleAssignedTo "Supports $expand"
+            "appRoleAssignedTo": Expansion("view", "appRoleAssignments", "resourceId"),
+        },
         extra={"read_only": ("appId",), "stamps": ()},
     ),
     Resource(
