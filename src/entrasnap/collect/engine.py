@@ -409,10 +409,10 @@ class Collector:
     ) -> Inline:
         """The ``Child.expand`` lists of the ``wanted`` objects, from the whole list read with ids only.
 
-        ``$select=id&$expand=<child>($select=id)``: a page per 100 objects instead of a request per object
-        and child; lists that reached Graph's cap are left out (read per object by ``_children``).
+        ``$select=id&$expand=<child>``: a page per 100 objects instead of a request per object and child;
+        lists that reached Graph's cap are left out (read per object by ``_children``).
         """
-        expanded = tuple(c for c in children if c.expand and c.kind == "refs")
+        expanded = tuple(c for c in children if c.expand)
         pages = (len(wanted) + result.changed) // EXPAND_PAGE_SIZE + 1  # about the whole list's
         if not expanded or len(wanted) * len(expanded) <= pages:
             return {}

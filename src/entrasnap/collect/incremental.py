@@ -7,7 +7,9 @@ through a ``Baseline`` (the services build it from the repository).
 
 Children: a child with ``Child.delta`` is reported by the parent's delta (``members@delta``); Graph
 does not report the others (owners, settings, credentials, policy links...), so an incremental read
-re-reads those for every object it keeps, in $batch, and never trusts them to be unchanged.
+reads those again for every object it keeps and never trusts them to be unchanged: ``Child.expand``
+children from one pass over the type's list with ids only and ``$expand`` (a page per 100 objects),
+``Child.inverse`` children from the linked objects' side (a few requests), the rest per object in $batch.
 """
 
 from __future__ import annotations
