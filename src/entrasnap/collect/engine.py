@@ -8,7 +8,7 @@ and its children, whatever the tenant's size.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -472,18 +472,25 @@ class Collector:
             await self._store_page(rtype, page, result)
 
     async def _complete(
-        self, answers: list[BatchResult], version: str, result: TypeResult
-    ) -> dict[str, list[JSON] | BatchResult]:
+        self,
+        answers: list[BatchResult],
+        version: str,
+        result: TypeResult,
+        ids_only: Container[str] = (),
+    ) -> dict[str, list[Any] | BatchResult]:
         """Each batch answer's objects with its continuation pages (by answer id), or the answer that failed.
 
         The ``@odata.nextLink`` pages of all the answers are read together, round by round, each round's
         links in one ``$batch``: collections of P pages cost P sequential round trips, not one per page.
+        For the answers named in ``ids_only`` only the objects' ids (str) are kept, page by page: a page
+        of a few large collections (administrative units of 10,000s of members) is held as ids, not
+        as the decoded objects. Each taken answer's body is released.
         """
-        out: dict[str, list[JSON] | BatchResult] = {}
+        out: dict[str, list[Any] | BatchResult] = {}
         links: dict[str, str] = {}
         for answer in answers:
             body = answer.body if isinstance(answer.body, dict) else {}
-            _take(answer, list(body.get("value", [])), out, links)
+            _take(answer, list(body.get("value", [])), out, links, answer.id in ids_only)
         while links:
             prefix = f"{self.client.base_url}/{version}/"
             items = [
@@ -501,7 +508,7 @@ class Collector:
                     not isinstance(body, dict) or not isinstance(body.get("value"), list)
                 ):
                     raise GraphRequestError(200, "UnexpectedResponse", "the answer is not a collection")
-                _take(answer, body["value"] if answer.status < 400 else [], out, links)
+                _take(answer, body["value"] if answer.status < 400 else [], out, links, answer.id in ids_only)
         return out
 
     async def _store_page(
@@ -573,7 +580,8 @@ class Collector:
         for version, pairs in by_version.items():
             answers = await self.client.batch([item for item, _ in pairs], version=version)
             result.requests += len(pairs)
-            complete = await self._complete(answers, version, result)
+            refs = {item.id for item, child in pairs if child.kind == "refs"}
+            complete = await self._complete(answers, version, result, refs)
             for item, child in pairs:
                 oid = item.id.rsplit("|", 1)[0]
                 values = complete[item.id]
@@ -585,7 +593,7 @@ class Collector:
                     failure.error.setdefault("child", child.name)
                     raise failure
                 stored = (
-                    sorted(str(v.get("id")) for v in values)
+                    sorted(values)  # ids already
                     if child.kind == "refs"
                     else sorted((raw_object(v) for v in values), key=lambda v: str(v.get("id", "")))
                 )
@@ -649,7 +657,7 @@ class Collector:
         ]
         answers = await self.client.batch(items, version=api) if items else []
         counter.requests += len(items)
-        complete = await self._complete(answers, api, counter)
+        complete = await self._complete(answers, api, counter, set(holders))
         linked: dict[str, list[str]] = {}
         for holder in holders:
             values = complete[holder]
@@ -658,7 +666,7 @@ class Collector:
                     continue  # deleted since the list was read
                 raise _failure(values, permission)
             for value in values:
-                linked.setdefault(str(value.get("id")), []).append(holder)
+                linked.setdefault(value, []).append(holder)
         return {oid: sorted(set(ids)) for oid, ids in linked.items()}, counter.requests
 
     async def _vanished(self, rtype: ResourceType, oid: str, child: str, result: TypeResult) -> bool:
@@ -723,19 +731,25 @@ def take_expanded(rtype: ResourceType, page: list[JSON], children: tuple[Child, 
 
 
 def _take(
-    answer: BatchResult, values: list[JSON], out: dict[str, list[JSON] | BatchResult], links: dict[str, str]
+    answer: BatchResult,
+    values: list[JSON],
+    out: dict[str, list[Any] | BatchResult],
+    links: dict[str, str],
+    ids_only: bool = False,
 ) -> None:
-    """Add one page (or a failure) to what ``_complete`` gathers, noting the page's nextLink if any."""
+    """Add one page (or a failure) to what ``_complete`` gathers (the objects, or with ``ids_only`` their
+    ids), noting the page's nextLink if any; the answer's body is released."""
     links.pop(answer.id, None)
     if answer.status >= 400:
         out[answer.id] = answer
         return
     gathered = out.setdefault(answer.id, [])
     assert isinstance(gathered, list)
-    gathered.extend(values)
+    gathered.extend([str(v.get("id")) for v in values] if ids_only else values)
     next_link = answer.body.get("@odata.nextLink") if isinstance(answer.body, dict) else None
     if next_link:
         links[answer.id] = str(next_link)
+    answer.body = None
 
 
 def _failure(answer: BatchResult, permission: str) -> TypeFailure:
