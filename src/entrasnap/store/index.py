@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import orjson
 
 from entrasnap.store.backend import Backend
-from entrasnap.store.canonical import canonical_bytes, digest
+from entrasnap.store.canonical import HASH_RE, canonical_bytes, digest
 from entrasnap.store.codec import Codec, DamagedError
 from entrasnap.store.errors import StoreError
 from entrasnap.store.pack import Blob, Location, blob_list, parse_blobs
@@ -61,35 +61,67 @@ def parse_index_bases(
 
 
 class Index:
-    """Every (hash -> location) the repository's index files declare, read on first use."""
+    """Every (hash -> location) the repository's index files declare, read on first use.
+
+    Held compactly, as it grows with every object a snapshot writes: the 32-byte digest as key and the
+    location packed into one int (pack number, offset, length), about 155 bytes an object where hex
+    strings and location tuples took about 290. A hash that is not 64 hex digits keeps its str key.
+    """
 
     def __init__(self, backend: Backend, codec: Codec) -> None:
         self.backend = backend
         self.codec = codec
-        self._locations: dict[str, Location] | None = None
+        self._locations: dict[bytes | str, int] | None = None
+        self._packs: list[str] = []
+        self._pack_numbers: dict[str, int] = {}
 
-    def _load(self) -> dict[str, Location]:
+    def _load(self) -> dict[bytes | str, int]:
         if self._locations is None:
-            locations: dict[str, Location] = {}
+            locations: dict[bytes | str, int] = {}
             for key in self.backend.list(INDEX_PREFIX):
                 for pack_id, blobs in parse_index(self.backend.read(key), key, self.codec):
-                    for hash_hex, offset, length in blobs:
-                        locations[hash_hex] = (pack_id, offset, length)
+                    self._add(locations, pack_id, blobs)
             self._locations = locations
         return self._locations
 
+    def _add(self, locations: dict[bytes | str, int], pack_id: str, blobs: list[Blob]) -> None:
+        number = self._pack_numbers.get(pack_id)
+        if number is None:
+            number = self._pack_numbers[pack_id] = len(self._packs)
+            self._packs.append(pack_id)
+        for hash_hex, offset, length in blobs:
+            if not (0 <= offset < _LIMIT and 0 <= length < _LIMIT):
+                raise StoreError(
+                    f"pack {pack_id} lists an object at an impossible place ({offset}, {length})"
+                )
+            locations[_key(hash_hex)] = number << _PACK_SHIFT | offset << _OFFSET_SHIFT | length
+
     def lookup(self, hash_hex: str) -> Location | None:
-        return self._load().get(hash_hex)
+        packed = self._load().get(_key(hash_hex))
+        if packed is None:
+            return None
+        return self._packs[packed >> _PACK_SHIFT], (packed >> _OFFSET_SHIFT) & _MASK, packed & _MASK
 
     def __contains__(self, hash_hex: str) -> bool:
-        return hash_hex in self._load()
+        return _key(hash_hex) in self._load()
 
     def record(self, pack_id: str, blobs: list[Blob]) -> None:
         """Note a pack this process wrote (only if the index is loaded; otherwise it is read later)."""
         if self._locations is not None:
-            for hash_hex, offset, length in blobs:
-                self._locations[hash_hex] = (pack_id, offset, length)
+            self._add(self._locations, pack_id, blobs)
 
     def forget(self) -> None:
         """Drop what was loaded (after prune rewrote the index)."""
         self._locations = None
+        self._packs, self._pack_numbers = [], {}
+
+
+_OFFSET_SHIFT = 40
+_PACK_SHIFT = 80
+_LIMIT = 1 << _OFFSET_SHIFT
+_MASK = _LIMIT - 1
+
+
+def _key(hash_hex: str) -> bytes | str:
+    """The index's key for a hash: its 32 bytes (the str itself when it is not a hash)."""
+    return bytes.fromhex(hash_hex) if HASH_RE.match(hash_hex) else hash_hex

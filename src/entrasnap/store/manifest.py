@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 BOUNDARY_MODULUS = 64
@@ -16,7 +16,7 @@ def ends_chunk(object_id: str) -> bool:
     return int(head, 16) % BOUNDARY_MODULUS == 0
 
 
-def cut(entries: Sequence[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
+def cut(entries: Iterable[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
     """Chunks of entries (already sorted by id): cut after each boundary id or at 4096 entries."""
     chunk: list[tuple[Any, ...]] = []
     for entry in entries:

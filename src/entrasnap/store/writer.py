@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from entrasnap.store.signing import Signer
 
 META_KEYS = frozenset({"tenant", "graph", "entrasnap", "parent", "started"})
+HASH_BYTES = 32
+NAME_MARK = b"\x01"
 
 
 class SnapshotWriter:
@@ -59,7 +62,7 @@ class SnapshotWriter:
         self._stats = WriteStats()
         self._versions = ParentVersions(repo, self.meta["parent"])
         """Previous versions (the parent's) of what this snapshot stores: new ones are deltas of them."""
-        self._pending: dict[str, dict[str, tuple[str, str | None]]] = {}
+        self._pending: dict[str, PendingEntries] = {}
         self._types: dict[str, dict[str, Any]] = {}
         self.record: SnapshotRecord | None = None
 
@@ -91,7 +94,7 @@ class SnapshotWriter:
             base=lambda: self._versions.record(type_key, object_id),
             share=RECORD_SHARE,
         )
-        self._pending.setdefault(type_key, {})[object_id] = (hash_hex, name)
+        self._pending.setdefault(type_key, PendingEntries()).put(object_id, hash_hex, name)
 
     def add_existing(
         self, type_key: str, object_id: str, record_hash: str, name: str | None = None, *, check: bool = True
@@ -110,7 +113,7 @@ class SnapshotWriter:
                 f"object {record_hash} ({type_key} {object_id}) is missing from repository {self.repo.backend}"
             )
         self._stats.objects_reused += 1
-        self._pending.setdefault(type_key, {})[object_id] = (record_hash, name)
+        self._pending.setdefault(type_key, PendingEntries()).put(object_id, record_hash, name)
 
     def finish_type(
         self,
@@ -132,13 +135,13 @@ class SnapshotWriter:
         self._check_open(type_key)
         if status not in TYPE_STATUSES:
             raise ValueError(f"type status {status!r} is not one of {TYPE_STATUSES}")
-        by_id = self._pending.pop(type_key, {})
-        entries = [
+        pending = self._pending.pop(type_key, PendingEntries())
+        entries = (  # made chunk by chunk: a type's whole entry list is never held at once
             _entry(object_id, hash_hex, name, self.repo.locate_current(hash_hex))
-            for object_id, (hash_hex, name) in sorted(by_id.items())
-        ]
-        info: dict[str, Any] = {"status": status, "count": len(entries), "requests": requests}
-        if entries:
+            for object_id, hash_hex, name in pending.drain()
+        )
+        info: dict[str, Any] = {"status": status, "count": len(pending), "requests": requests}
+        if info["count"]:
             versions = self._versions
             chunks = [
                 self.repo.put_located(
@@ -214,6 +217,38 @@ class SnapshotWriter:
             raise ValueError(f"snapshot {self.id} is already committed")
         if type_key in self._types:
             raise ValueError(f"type {type_key!r} is already finished in snapshot {self.id}")
+
+
+class PendingEntries:
+    """A type's (object id -> record hash, name) until the type is finished, held compactly: one bytes
+    value per id, the hash's 32 bytes then the UTF-8 name after a marker byte (none for a null name).
+
+    That is about 190 bytes an entry (its id string included) where (hex str, name str) tuples took about
+    340: an L tenant's 200,000 users wait here until the last user page is read.
+    """
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, bytes] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def put(self, object_id: str, hash_hex: str, name: str | None) -> None:
+        """Note an entry (hash: 64 lowercase hex digits); a later put of the same id replaces it."""
+        value = bytes.fromhex(hash_hex)
+        if name is not None:
+            value += NAME_MARK + name.encode("utf-8", "surrogatepass")
+        self._by_id[object_id] = value
+
+    def drain(self) -> Iterator[tuple[str, str, str | None]]:
+        """(object id, hash, name) in id order, each entry let go once yielded."""
+        by_id = self._by_id
+        for object_id in sorted(by_id):
+            value = by_id.pop(object_id)
+            name = (
+                value[HASH_BYTES + 1 :].decode("utf-8", "surrogatepass") if len(value) > HASH_BYTES else None
+            )
+            yield object_id, value[:HASH_BYTES].hex(), name
 
 
 def _entry(object_id: str, hash_hex: str, name: str | None, location: Location | None) -> tuple[Any, ...]:
