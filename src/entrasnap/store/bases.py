@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from entrasnap.store.repository import Repository
 
 RECORD_SHARE = 0.5
-CHUNK_SHARE = 0.12
-MANIFEST_SHARE = 0.8
+CHUNK_SHARE = 0.2
+MANIFEST_SHARE = 0.5
 """A new version is stored as a delta when that takes at most this share of its full stored size.
 Every version of a delta is against the same full base (a star), so deltas grow with the changes
 since that base; a lower share stores a new full object sooner. Chunks change most often (one entry
