@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -217,3 +218,39 @@ def test_pim_for_groups_skips_groups_pim_cannot_manage(fakegraph: RunningFakeGra
     for key in keys[1:]:
         saved = full["types"][key]["requests"] - narrowed["types"][key]["requests"]
         assert saved == len(skipped), key
+
+
+def test_classifications_only_for_service_principals_that_publish_scopes(
+    fakegraph: RunningFakeGraph, tmp_path: Path
+) -> None:
+    """Delegated permission classifications are read only for SPs with oauth2PermissionScopes (a
+    classification names one of them; the fake refuses others): the same records, fewer requests."""
+    sps = list(fakegraph.store.sets["servicePrincipals"].after())
+    publishing = [sp for sp in sps if sp.get("oauth2PermissionScopes")]
+    bare = next(sp for sp in sps if not sp.get("oauth2PermissionScopes"))
+    assert 0 < len(publishing) < len(sps)
+    with fakegraph.client() as client:
+        body = {"classification": "low", "permissionId": str(uuid.uuid4()), "permissionName": "X.Read"}
+        answer = client.post(
+            f"/v1.0/servicePrincipals/{bare['id']}/delegatedPermissionClassifications", json=body
+        )
+        assert answer.status_code == 400, answer.text
+        scope = publishing[-1]["oauth2PermissionScopes"][0]
+        body = {"classification": "low", "permissionId": scope["id"], "permissionName": scope["value"]}
+        answer = client.post(
+            f"/v1.0/servicePrincipals/{publishing[-1]['id']}/delegatedPermissionClassifications", json=body
+        )
+        assert answer.status_code == 201, answer.text
+    types = [catalog.BY_KEY["servicePrincipals"]]
+    every = [replace(types[0], children=tuple(replace(c, only=None) for c in types[0].children))]
+
+    narrowed, _ = _snapshot(fakegraph, tmp_path / "narrowed", types, Options())
+    full, _ = _snapshot(fakegraph, tmp_path / "every", every, Options())
+
+    assert narrowed["status"] == full["status"] == "complete"
+    assert contents(tmp_path / "narrowed", narrowed) == contents(tmp_path / "every", full)
+    assert narrowed["types"]["servicePrincipals"]["children"]["delegatedPermissionClassifications"] >= 7
+    saved = (
+        full["types"]["servicePrincipals"]["requests"] - narrowed["types"]["servicePrincipals"]["requests"]
+    )
+    assert saved == len(sps) - len(publishing)

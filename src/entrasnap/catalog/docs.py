@@ -30,6 +30,8 @@ def _children(rtype: ResourceType) -> str:
             text += f"; {child.permission}"
         if child.delta:
             text += "; delta"
+        if child.only:
+            text += f"; where `{child.only}` is not empty"
         if child.inverse:
             text += f"; from `{child.inverse.collection}/{{id}}/{child.inverse.navigation}`"
         parts.append(text + ")")

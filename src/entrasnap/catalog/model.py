@@ -51,6 +51,9 @@ class Child:
     # collect.engine.EXPANDED_LIMIT)
     expand: bool = False
     inverse: Inverse | None = None  # read from the linked objects' side (refs only); ``path`` says what it is
+    # read only for parents whose property of this name is non-empty; the others have none (a service
+    # principal without oauth2PermissionScopes has no delegated permission classifications)
+    only: str | None = None
 
 
 @dataclass(frozen=True)

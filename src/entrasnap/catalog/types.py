@@ -403,9 +403,14 @@ APPLICATIONS: tuple[ResourceType, ...] = (
             _ref("owners", "/servicePrincipals/{id}/owners", expand=True),
             # servicePrincipal: appRoleAssignedTo "Supports $expand"
             Child("appRoleAssignedTo", "/servicePrincipals/{id}/appRoleAssignedTo", "objects", expand=True),
-            _objects(
+            # a classification's permissionId is "the id of the delegated permission listed in the
+            # oauth2PermissionScopes collection of the servicePrincipal" (delegatedPermissionClassification):
+            # read only for service principals that publish scopes
+            Child(
                 "delegatedPermissionClassifications",
                 "/servicePrincipals/{id}/delegatedPermissionClassifications",
+                "objects",
+                only="oauth2PermissionScopes",
             ),
             _policy_link("servicePrincipals", "claimsMappingPolicies"),
             _policy_link("servicePrincipals", "homeRealmDiscoveryPolicies"),

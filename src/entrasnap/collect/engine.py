@@ -482,15 +482,17 @@ class Collector:
 
         The ``@odata.nextLink`` pages of all the answers are read together, round by round, each round's
         links in one ``$batch``: collections of P pages cost P sequential round trips, not one per page.
-        For the answers named in ``ids_only`` only the objects' ids (str) are kept, page by page: a page
-        of a few large collections (administrative units of 10,000s of members) is held as ids, not
-        as the decoded objects. Each taken answer's body is released.
+        For the answers named in ``ids_only`` only the objects' ids (str) are kept, page by page, each
+        id string once however many lists hold it: a page of a few large collections (an L tenant's
+        administrative units: 870,000 members, of 200,000 users) is held as shared ids, not as the
+        decoded objects. Each taken answer's body is released.
         """
         out: dict[str, list[Any] | BatchResult] = {}
         links: dict[str, str] = {}
+        shared: dict[str, str] = {}
         for answer in answers:
             body = answer.body if isinstance(answer.body, dict) else {}
-            _take(answer, list(body.get("value", [])), out, links, answer.id in ids_only)
+            _take(answer, list(body.get("value", [])), out, links, shared if answer.id in ids_only else None)
         while links:
             prefix = f"{self.client.base_url}/{version}/"
             items = [
@@ -508,7 +510,8 @@ class Collector:
                     not isinstance(body, dict) or not isinstance(body.get("value"), list)
                 ):
                     raise GraphRequestError(200, "UnexpectedResponse", "the answer is not a collection")
-                _take(answer, body["value"] if answer.status < 400 else [], out, links, answer.id in ids_only)
+                ids = shared if answer.id in ids_only else None
+                _take(answer, body["value"] if answer.status < 400 else [], out, links, ids)
         return out
 
     async def _store_page(
@@ -555,6 +558,8 @@ class Collector:
                 known = inline.get((oid, child.name)) if inline else None
                 if child.name in linked:
                     known = linked[child.name].get(oid, [])
+                elif child.only and not obj.get(child.only):
+                    known = []
                 if known is not None:
                     out[(oid, child.name)] = known
                     result.children[child.name] = result.children.get(child.name, 0) + len(known)
@@ -735,17 +740,20 @@ def _take(
     values: list[JSON],
     out: dict[str, list[Any] | BatchResult],
     links: dict[str, str],
-    ids_only: bool = False,
+    ids: dict[str, str] | None = None,
 ) -> None:
-    """Add one page (or a failure) to what ``_complete`` gathers (the objects, or with ``ids_only`` their
-    ids), noting the page's nextLink if any; the answer's body is released."""
+    """Add one page (or a failure) to what ``_complete`` gathers, noting the page's nextLink if any; the
+    answer's body is released. With ``ids`` (each id -> its one kept copy), only the objects' ids."""
     links.pop(answer.id, None)
     if answer.status >= 400:
         out[answer.id] = answer
         return
     gathered = out.setdefault(answer.id, [])
     assert isinstance(gathered, list)
-    gathered.extend([str(v.get("id")) for v in values] if ids_only else values)
+    if ids is None:
+        gathered.extend(values)
+    else:
+        gathered.extend(ids.setdefault(oid, oid) for oid in (str(v.get("id")) for v in values))
     next_link = answer.body.get("@odata.nextLink") if isinstance(answer.body, dict) else None
     if next_link:
         links[answer.id] = str(next_link)

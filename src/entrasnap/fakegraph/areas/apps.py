@@ -514,6 +514,12 @@ def grant_created(store: Store, obj: JSON, params: dict[str, str]) -> JSON:
 
 
 def classification_created(store: Store, obj: JSON, params: dict[str, str]) -> JSON:
+    """permissionId must be one of the service principal's oauth2PermissionScopes (Graph answers 400)."""
+    sp = store.set("servicePrincipals").get(params["id"]) or {}
+    if obj.get("permissionId") not in {s.get("id") for s in sp.get("oauth2PermissionScopes") or []}:
+        raise bad_request(
+            "Permission (scope or role) cannot be found on the service principal.", "Request_BadRequest"
+        )
     obj["id"] = _b64(uuid.uuid4().bytes + b"\x01")
     return obj
 
