@@ -63,8 +63,9 @@ MAX_LISTED = 5
 """Missing objects named one by one in a message (the count says how many there are)."""
 _MAX_GAP = 256 * 1024
 """Objects of one pack are fetched with one ranged read while the bytes between them are fewer."""
-_BASES_KEPT = 256
-"""Decompressed bases of delta objects kept while verifying (a base serves many deltas)."""
+_BASE_CACHE_BYTES = 96 * 1024 * 1024
+"""Decompressed bases of delta objects kept while verifying (a base serves many deltas, read in pack
+order rather than base order): bounded in bytes."""
 
 Blobs = list[tuple[str, int, int]]
 
@@ -258,6 +259,7 @@ class _Checker:
         self.bases: dict[str, str] = {}
         """Delta object -> its base, as the index files (or, unindexed, the trailers) say."""
         self._base_cache: OrderedDict[str, bytes | None] = OrderedDict()
+        self._base_cache_bytes = 0
 
     def damage(self, key: str, message: str) -> None:
         self.report.add(DAMAGE, key, message)
@@ -672,8 +674,9 @@ class _Checker:
             except (StoreError, DamagedError):
                 data = None
         self._base_cache[base_id] = data
-        if len(self._base_cache) > _BASES_KEPT:
-            self._base_cache.popitem(last=False)
+        self._base_cache_bytes += len(data or b"")
+        while self._base_cache_bytes > _BASE_CACHE_BYTES and len(self._base_cache) > 1:
+            self._base_cache_bytes -= len(self._base_cache.popitem(last=False)[1] or b"")
         return data
 
     def _report_uses(self) -> None:
