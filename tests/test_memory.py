@@ -110,15 +110,19 @@ def test_the_index_answers_as_before() -> None:
     assert index.lookup(_hash(1)) is None
 
 
-def test_a_refs_child_page_is_kept_as_ids_and_its_body_let_go() -> None:
+def test_a_refs_child_page_is_kept_as_shared_ids_and_its_body_let_go() -> None:
     body = {"value": [{"id": f"m{i}", "@odata.type": "#microsoft.graph.user"} for i in range(3)]}
     answer = BatchResult("g1|members", 200, {}, {**body, "@odata.nextLink": "https://graph/next"})
     out: dict[str, Any] = {}
     links: dict[str, str] = {}
-    _take(answer, body["value"], out, links, ids_only=True)
+    shared: dict[str, str] = {}
+    _take(answer, body["value"], out, links, shared)
     assert out == {"g1|members": ["m0", "m1", "m2"]}
     assert links == {"g1|members": "https://graph/next"}
     assert answer.body is None
+    again = BatchResult("g2|members", 200, {}, {"value": [{"id": "m1"}]})
+    _take(again, [{"id": "".join(["m", "1"])}], out, links, shared)  # an equal, distinct string
+    assert out["g2|members"] == ["m1"] and out["g2|members"][0] is out["g1|members"][1]
     objects = BatchResult("a1|owners", 200, {}, body)
     _take(objects, body["value"], out, links)
     assert out["a1|owners"] == body["value"]
