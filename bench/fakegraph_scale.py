@@ -47,14 +47,25 @@ def main() -> None:
     try:
         client = running.client()
         started = time.perf_counter()
-        users = read_all(client, "/v1.0/users", {"$top": "999", "$select": "id,displayName,userPrincipalName,"
-                                                 "accountEnabled,userType,department,jobTitle,mail,createdDateTime"})
+        users = read_all(
+            client,
+            "/v1.0/users",
+            {
+                "$top": "999",
+                "$select": "id,displayName,userPrincipalName,"
+                "accountEnabled,userType,department,jobTitle,mail,createdDateTime",
+            },
+        )
         groups = read_all(client, "/v1.0/groups", {"$top": "999"})
-        members = sum(read_all(client, f"/v1.0/groups/{gid}/members", {"$top": "999"})
-                      for gid in store.sets["groups"].ids()[:500])
+        members = sum(
+            read_all(client, f"/v1.0/groups/{gid}/members", {"$top": "999"})
+            for gid in store.sets["groups"].ids()[:500]
+        )
         served = time.perf_counter() - started
-        print(f"served {users} users, {groups} groups, {members} memberships of 500 groups in {served:.1f} s; "
-              f"peak RSS {peak_rss_mb():.0f} MB")
+        print(
+            f"served {users} users, {groups} groups, {members} memberships of 500 groups in {served:.1f} s; "
+            f"peak RSS {peak_rss_mb():.0f} MB"
+        )
     finally:
         running.stop()
 
