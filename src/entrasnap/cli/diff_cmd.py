@@ -99,16 +99,17 @@ def diff(
         except ValueError as exc:
             raise fail(str(exc), EXIT_ERROR) from None
         repository = open_repository(store, create=False, encryption_key=encryption_key)
-        from entrasnap.services.diff import diff_snapshots
+        from entrasnap.services.diff import diff_snapshots, without_gc
         from entrasnap.services.timeline import CachedRepository, pick, tenant_records
 
         records = tenant_records(repository, tenant)
         before, after = pick(records, a), pick(records, b)
-        result = diff_snapshots(
-            CachedRepository(repository), before, after, types=keys, all_properties=all_properties
-        )
-        if risky_only:
-            result = result.only_risky()
-        render(result, chosen_format, output)
+        with without_gc():  # the diff and its rendering allocate millions of objects and no cycles
+            result = diff_snapshots(
+                CachedRepository(repository), before, after, types=keys, all_properties=all_properties
+            )
+            if risky_only:
+                result = result.only_risky()
+            render(result, chosen_format, output)
     if exit_code and result.has_changes:
         raise typer.Exit(EXIT_CHANGES)
