@@ -143,6 +143,32 @@ def test_writer_stores_new_versions_against_the_parents_and_reads_them_back(tmp_
     assert report.exit_code() == 0 and report.objects_verified == len(bases)
 
 
+def test_get_many_reads_a_delta_and_its_base_once(tmp_path: Path) -> None:
+    repo = new_repo(tmp_path / "r")
+    history = days(2)
+    records = [take(repo, day + 1, groups) for day, groups in enumerate(history)]
+    fresh = Repository.open(LocalBackend(tmp_path / "r"))
+    first, second = dict(fresh.entries(records[0], "groups")), dict(fresh.entries(records[1], "groups"))
+    pairs = [(first[oid], second[oid]) for oid in second if second[oid] != first[oid]]
+    assert len(pairs) == 4 and all(stored_bases(fresh)[new] == old for old, new in pairs)
+    single_reads: list[str] = []
+    read_range = fresh.backend.read_range
+
+    def counted(key: str, offset: int, length: int) -> bytes:
+        single_reads.append(key)
+        return read_range(key, offset, length)
+
+    fresh.backend.read_range = counted  # type: ignore[method-assign]
+    values = fresh.get_many(h for pair in pairs for h in pair)
+    old_groups = {g["id"]: g for g in history[0]}
+    new_groups = {g["id"]: g for g in history[1]}
+    assert [(values[old], values[new]) for old, new in pairs] == [
+        (old_groups[values[new]["id"]], new_groups[values[new]["id"]]) for _, new in pairs
+    ]
+    # Each delta's base is one of the full objects the same call read: kept for it, not read again.
+    assert single_reads == []
+
+
 def test_copy_stores_the_same_kinds_as_snapshots_written_daily(tmp_path: Path) -> None:
     direct = new_repo(tmp_path / "direct")
     for day, groups in enumerate(days(6)):

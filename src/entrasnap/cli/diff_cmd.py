@@ -99,8 +99,8 @@ def diff(
         except ValueError as exc:
             raise fail(str(exc), EXIT_ERROR) from None
         repository = open_repository(store, create=False, encryption_key=encryption_key)
-        from entrasnap.services.diff import diff_snapshots, without_gc
-        from entrasnap.services.timeline import CachedRepository, pick, tenant_records
+        from entrasnap.services.diff import diff_snapshots
+        from entrasnap.services.timeline import CachedRepository, pick, tenant_records, without_gc
 
         records = tenant_records(repository, tenant)
         before, after = pick(records, a), pick(records, b)

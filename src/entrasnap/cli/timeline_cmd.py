@@ -22,6 +22,7 @@ from entrasnap.services.timeline import (
     pick,
     resource_type,
     tenant_records,
+    without_gc,
 )
 
 TENANT_HELP = "Tenant id or domain, when the repository holds several tenants."
@@ -43,7 +44,7 @@ def show(
     JSON (with --json or on a pipe): {"type", "id", "name", "snapshot": {"id", "started"},
     "object": <Graph JSON>, "children": {"members": [ids], ...}, "childNames": {id: name}}.
     """
-    with handle_errors():
+    with handle_errors(), without_gc():
         rtype = resource_type(type_key)
         cache = CachedRepository(open_repository(store, create=False, encryption_key=encryption_key))
         record = pick(tenant_records(cache.repository, tenant), at)
@@ -130,7 +131,7 @@ def history(
     (the type's status when notCaptured, else null), "last", "lastStarted", "snapshots" (the version
     held from snapshot to last, over that many snapshots), "names": {id: display name}}]}.
     """
-    with handle_errors():
+    with handle_errors(), without_gc():
         rtype = resource_type(type_key)
         cache = CachedRepository(open_repository(store, create=False, encryption_key=encryption_key))
         records = tenant_records(cache.repository, tenant)

@@ -7,8 +7,10 @@ year of daily snapshots mostly re-reads the same chunks.
 from __future__ import annotations
 
 import difflib
+import gc
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,6 +36,21 @@ NAME_TYPES = (
     "accessPackages",
     "accessPackageCatalogs",
 )
+
+
+@contextmanager
+def without_gc() -> Iterator[None]:
+    """Python's cycle collector off for a while. Reading through time allocates many objects (decoded
+    records and manifests, changes) that form no cycles, and every full collection walks all of them
+    (measured on a year of fakegraph M: a year-apart diff 5.5 s with the collector, 3.4 s without;
+    a group's history 0.9 s and 0.75 s)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class TimelineError(Exception):
@@ -284,4 +301,5 @@ __all__ = [
     "pick",
     "resource_type",
     "tenant_records",
+    "without_gc",
 ]

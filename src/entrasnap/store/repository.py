@@ -353,10 +353,6 @@ class Repository:
                 return None
             except TruncatedError:
                 return None
-        return self._unsealed(hash_hex, stored)
-
-    def _unsealed(self, hash_hex: str, stored: bytes) -> bytes | None:
-        """An object's canonical bytes from its stored form, or None when they are not that object."""
         return self.unseal_object(hash_hex, stored)
 
     def unseal_object(self, hash_hex: str, stored: bytes) -> bytes | None:
@@ -382,6 +378,7 @@ class Repository:
             at = self._hint(hash_hex) if HASH_RE.match(hash_hex) else None
             if at is not None and at[0] not in self._gone and (self._pack is None or self._pack.id != at[0]):
                 by_pack.setdefault(at[0], []).append((at[1], at[2], hash_hex))
+        unsealed: list[tuple[str, delta.Base | None, bytes]] = []
         for pack_id, items in by_pack.items():
             items.sort()
             try:
@@ -389,10 +386,24 @@ class Repository:
             except (NotFoundError, TruncatedError):
                 continue  # get() below finds these through the index and says what is wrong
             for (_, _, hash_hex), blob in zip(items, stored, strict=True):
-                data = self._unsealed(hash_hex, blob)
-                if data is not None:
-                    found[hash_hex] = value = orjson.loads(data)
-                    self._learn(value)
+                try:
+                    unsealed.append((hash_hex, *delta.unseal(self.codec, blob)))
+                except DamagedError:
+                    continue
+        # Full objects first: one that is also the base of a delta read here is kept for it (a diff
+        # reads an object's old and new versions together, and the new one is often a delta of the old).
+        bases = {base.id for _, base, _ in unsealed if base is not None}
+        for hash_hex, base, body in sorted(unsealed, key=lambda u: u[1] is not None):
+            try:
+                data = body if base is None else delta.inflate(body, self.base_bytes(base, hash_hex))
+            except DamagedError:
+                continue
+            if self.codec.object_id(data) != hash_hex:
+                continue
+            if base is None and hash_hex in bases:
+                self._keep_base(hash_hex, data)
+            found[hash_hex] = value = orjson.loads(data)
+            self._learn(value)
         return {h: found[h] if h in found else self.get(h) for h in wanted}
 
     def _read_stored(self, pack_id: str, offset: int, length: int) -> bytes:
