@@ -28,7 +28,7 @@ from entrasnap.services import risk
 from entrasnap.services.diff import SnapshotDiff, diff_snapshots
 from entrasnap.services.snapshot import take_snapshot
 from entrasnap.services.timeline import CachedRepository
-from entrasnap.store import LocalBackend, Repository, SnapshotRecord
+from entrasnap.store import LocalBackend, Repository, SnapshotRecord, StoreError
 from repo_tools import damage
 
 GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
@@ -619,6 +619,22 @@ def test_damaged_repository_exits_2(world: World, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["diff", before.id, after.id, "--store", str(copy), "--exit-code"])
     assert result.exit_code == 2
     assert chunk in result.output
+
+
+def test_damaged_record_in_a_worker_is_the_same_clear_error(world: World, tmp_path: Path) -> None:
+    copy = tmp_path / "repo"
+    shutil.copytree(world.root, copy)
+    before, after = world.records[0], world.records[2]
+    repository = Repository.open(LocalBackend(copy))
+    old = dict(repository.entries(before, "users"))
+    new = dict(repository.entries(after, "users"))
+    record = next(h for oid, h in new.items() if oid in old and old[oid] != h)  # a modified user
+    damage(copy, record)
+    for workers in (1, 2):
+        with pytest.raises(StoreError, match=record):
+            diff_snapshots(
+                CachedRepository(Repository.open(LocalBackend(copy))), before, after, workers=workers
+            )
 
 
 def test_cli_format_choices_match_the_renderers() -> None:
