@@ -47,6 +47,7 @@ class SnapshotWriter:
         if unknown:
             raise ValueError(f"unknown snapshot metadata {sorted(unknown)}; expected {sorted(META_KEYS)}")
         self.repo = repo
+        repo.learn_locations = False  # writing reads the index; locations from manifests would duplicate it
         self.signer = signer if signer is not None else repo.signer  # signs the record (store/signing.py)
         self.id = uuid.uuid4().hex
         started = meta.get("started")
