@@ -81,6 +81,27 @@ def test_a_snapshot_lists_what_was_added_through_the_compact_entries(tmp_path: P
     assert record.types["users"]["count"] == 300
 
 
+def test_a_writer_reading_the_previous_snapshot_does_not_copy_its_locations(tmp_path: Path) -> None:
+    repo = Repository.init(LocalBackend(tmp_path / "repo"))
+    writer = repo.writer({"tenant": {"id": "t"}})
+    for i in range(300):
+        writer.add("users", f"u{i:03d}", {"id": f"u{i:03d}", "object": {"n": i}})
+    writer.finish_type("users", "ok")
+    record = writer.commit("complete", {})
+
+    def kept_per_entry(repository: Repository) -> float:
+        """Bytes the repository keeps per entry after the entries were read and let go (the index,
+        which a writer loads anyway, is loaded before)."""
+        assert record.manifest("users") in repository.index
+        return _retained_per_item(lambda n: len(list(repository.named_entries(record, "users")))) * N / 300
+
+    reader = Repository.open(LocalBackend(tmp_path / "repo"))
+    assert kept_per_entry(reader) > 150  # a reader keeps each object's location for its later reads
+    next_writer = Repository.open(LocalBackend(tmp_path / "repo"))
+    next_writer.writer({"tenant": {"id": "t"}})  # an incremental snapshot reads its baseline like this
+    assert kept_per_entry(next_writer) < 20  # the index has the locations: none are copied
+
+
 class _NoIndexFiles:
     def list(self, prefix: str) -> list[str]:
         return []
