@@ -71,6 +71,21 @@ async def test_pages_read_every_user_with_consistency_level_on_every_page(
     assert client.stats.resource_units >= pages
 
 
+async def test_the_next_page_is_read_while_the_caller_works_on_this_one(fakegraph_factory: Factory) -> None:
+    fake = fakegraph_factory(throttling=False)
+    seen: list[int] = []
+    async with make_client(fake) as client:
+        async for _ in client.pages("/v1.0/users", params={"$top": 80, "$select": "id"}):
+            await asyncio.sleep(0.3)  # the caller's own work on the page
+            seen.append(client.stats.round_trips)
+        assert seen == [2, 3, 3]  # page 2 was asked for while page 1 was being worked on; no page 4
+        # A caller that stops early leaves no request running behind it.
+        async for _ in client.pages("/v1.0/users", params={"$top": 80, "$select": "id"}):
+            break
+        await asyncio.sleep(0.3)
+        assert client.stats.round_trips - seen[-1] <= 2
+
+
 async def test_count_without_consistency_level_is_refused(fakegraph_factory: Factory) -> None:
     """The control for the test above: fakegraph does check the header on paged $count queries."""
     fake = fakegraph_factory(throttling=False)
@@ -286,13 +301,13 @@ async def test_token_expiring_mid_run_is_refreshed(fakegraph_factory: Factory) -
     tokens = ExpiringTokens(fake)
     ids: list[str] = []
     async with GraphClient(fake.url, tokens, backoff_scale=0.01) as client:
-        async for page in client.pages("/v1.0/users", params={"$top": 100, "$select": "id"}):
+        async for page in client.pages("/v1.0/users", params={"$top": 50, "$select": "id"}):
             ids.extend(obj["id"] for obj in page)
-            if len(ids) == 100:
-                await asyncio.sleep(2.1)  # the first token expires
+            if len(ids) == 50:  # the second page is already being read ahead
+                await asyncio.sleep(2.1)  # the first token expires before the third page is asked for
     assert sorted(ids) == sorted(fake.store.sets["users"].ids())
     assert tokens.calls.count(True) == 1
-    assert client.stats.round_trips == 3
+    assert client.stats.round_trips == 5  # four pages, the third one twice
 
 
 async def test_token_that_keeps_failing_raises_401(fakegraph_factory: Factory) -> None:

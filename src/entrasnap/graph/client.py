@@ -12,6 +12,7 @@ GraphRequestError, ``batch`` returns them as results.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 import uuid
@@ -135,19 +136,35 @@ class GraphClient:
         headers: Mapping[str, str] | None = None,
         paced: str | None = None,
     ) -> AsyncIterator[list[dict[str, Any]]]:
-        """Each page's ``value``, following ``@odata.nextLink``; ``headers`` are re-sent on every page."""
-        next_url: str | None = url
-        next_params = params
-        while next_url is not None:
-            body = await self.get(next_url, params=next_params, headers=headers, paced=paced)
+        """Each page's ``value``, following ``@odata.nextLink``; ``headers`` are re-sent on every page.
+
+        The next page is requested as soon as a page arrives, while the caller works on this one (a
+        collection's pages are a chain of requests: the caller's own requests for a page's children
+        would otherwise lengthen it); at most one page is read ahead.
+        """
+        current_url = url
+        body = await self.get(url, params=params, headers=headers, paced=paced)
+        while True:
             if not isinstance(body, dict) or not isinstance(body.get("value"), list):
                 # A page without its value list must never pass for an empty collection.
                 raise GraphRequestError(
-                    200, "UnexpectedResponse", "the answer is not a collection", url=next_url
+                    200, "UnexpectedResponse", "the answer is not a collection", url=current_url
                 )
-            yield body["value"]
             next_url = body.get("@odata.nextLink")
-            next_params = None  # the nextLink carries the query
+            ahead = (
+                asyncio.ensure_future(self.get(next_url, headers=headers, paced=paced)) if next_url else None
+            )
+            try:
+                yield body["value"]
+            except BaseException:  # the caller stopped early or failed: the page read ahead is not wanted
+                if ahead is not None:
+                    ahead.cancel()
+                    with contextlib.suppress(BaseException):
+                        await ahead
+                raise
+            if ahead is None:
+                return
+            current_url, body = str(next_url), await ahead
 
     async def batch(self, items: list[BatchItem], *, version: str = "v1.0") -> list[BatchResult]:
         """Run ``items`` as ``$batch`` requests of up to 20 (concurrently); final results in input order."""
