@@ -347,25 +347,29 @@ class Repository:
 
     def _read_verified(self, hash_hex: str, location: Location) -> bytes | None:
         """The object's canonical bytes at a location, or None when they are absent or not that object."""
-        pack_id, offset, length = location
-        stored = self._pack.stored(hash_hex) if self._pack is not None and self._pack.id == pack_id else None
-        if stored is None:
-            try:
-                stored = self._read_stored(pack_id, offset, length)
-            except NotFoundError:
-                self._gone.add(pack_id)
-                return None
-            except TruncatedError:
-                return None
+        try:
+            stored = self._stored(hash_hex, location)
+        except NotFoundError:
+            self._gone.add(location[0])
+            return None
+        except TruncatedError:
+            return None
         return self.unseal_object(hash_hex, stored)
 
     def unseal_object(self, hash_hex: str, stored: bytes) -> bytes | None:
         """An object's canonical bytes from its stored form (a delta through its base), or None when they
         are not that object. StoreError when a delta's base is missing or damaged."""
         try:
-            base, data = delta.unseal(self.codec, stored)
-            if base is not None:
-                data = delta.inflate(data, self.base_bytes(base, hash_hex))
+            base, body = delta.unseal(self.codec, stored)
+        except DamagedError:
+            return None
+        return self._verified(hash_hex, base, body)
+
+    def _verified(self, hash_hex: str, base: delta.Base | None, body: bytes) -> bytes | None:
+        """The canonical bytes of an unsealed object (a delta inflated through its base), or None when
+        they are not that object."""
+        try:
+            data = body if base is None else delta.inflate(body, self.base_bytes(base, hash_hex))
         except DamagedError:
             return None
         return data if self.codec.object_id(data) == hash_hex else None
@@ -398,11 +402,8 @@ class Repository:
         # reads an object's old and new versions together, and the new one is often a delta of the old).
         bases = {base.id for _, base, _ in unsealed if base is not None}
         for hash_hex, base, body in sorted(unsealed, key=lambda u: u[1] is not None):
-            try:
-                data = body if base is None else delta.inflate(body, self.base_bytes(base, hash_hex))
-            except DamagedError:
-                continue
-            if self.codec.object_id(data) != hash_hex:
+            data = self._verified(hash_hex, base, body)
+            if data is None:
                 continue
             if base is None and hash_hex in bases:
                 self._keep_base(hash_hex, data)
