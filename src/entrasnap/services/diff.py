@@ -25,7 +25,7 @@ from entrasnap.services import risk
 from entrasnap.services.changes import Change, diff_records, is_noise
 from entrasnap.services.ids import is_guid
 from entrasnap.services.risk import Flag
-from entrasnap.services.timeline import NAME_TYPES, CachedRepository, SnapshotView, without_gc
+from entrasnap.services.timeline import NAME_TYPES, CachedRepository, SnapshotView
 from entrasnap.store import SnapshotRecord
 
 FORMAT = 1
@@ -510,19 +510,9 @@ def diff_snapshots(
 ) -> SnapshotDiff:
     """The changes from ``before`` to ``after`` for ``types`` (catalog keys; default all), in catalog order.
 
-    ``workers``: processes comparing modified objects (None: chosen by size, see ``compare``)."""
-    with without_gc():
-        return _diff_snapshots(cache, before, after, types, all_properties, workers)
-
-
-def _diff_snapshots(
-    cache: CachedRepository,
-    before: SnapshotRecord,
-    after: SnapshotRecord,
-    types: Iterable[str] | None,
-    all_properties: bool,
-    workers: int | None,
-) -> SnapshotDiff:
+    ``workers``: processes comparing modified objects (None: chosen by size, see ``compare``). A caller
+    diffing large snapshots may want ``timeline.without_gc()`` around this and the rendering, as the CLI has.
+    """
     chosen = set(types) if types is not None else None
     type_diffs: list[TypeDiff] = []
     jobs: list[Job] = []

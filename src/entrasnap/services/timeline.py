@@ -69,12 +69,15 @@ class CachedRepository:
         value = self._cache.get(digest)
         if value is None:
             value = self.repository.get(digest)
-            self._cache[digest] = value
-            if len(self._cache) > self._size:
-                self._cache.popitem(last=False)
+            self._keep(digest, value)
         else:
             self._cache.move_to_end(digest)
         return value
+
+    def _keep(self, digest: str, value: Any) -> None:
+        self._cache[digest] = value
+        if len(self._cache) > self._size:
+            self._cache.popitem(last=False)
 
     def get_many(self, digests: Iterable[str], *, keep: bool = False) -> dict[str, Any]:
         """Many values at once, without evicting the cache for them (one pass over a type's changes)
@@ -88,9 +91,7 @@ class CachedRepository:
         found = {d: read[d] if d in read else self._cache[d] for d in wanted}
         if keep:
             for digest, value in read.items():
-                self._cache[digest] = value
-            while len(self._cache) > self._size:
-                self._cache.popitem(last=False)
+                self._keep(digest, value)
         return found
 
     def chunks(self, record: SnapshotRecord, key: str) -> tuple[str, ...]:
