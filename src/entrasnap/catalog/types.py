@@ -36,7 +36,7 @@ Types fakegraph serves that are deliberately not captured:
 
 from __future__ import annotations
 
-from entrasnap.catalog.model import Child, Inverse, ParentScope, ResourceType
+from entrasnap.catalog.model import Child, Inverse, ParentScope, ResourceType, Without
 from entrasnap.catalog.schema_select import DEVICE_SELECT, GROUP_SELECT, USER_SELECT
 
 CLOUD_ONLY = "onPremisesSyncEnabled ne true"
@@ -293,7 +293,18 @@ GROUPS: tuple[ResourceType, ...] = (
             # that reaches 20 is read per group
             _ref("members", "/groups/{id}/members", delta=True, expand=True),
             _ref("owners", "/groups/{id}/owners", expand=True),
-            _objects("settings", "/groups/{id}/settings", "GroupSettings.Read.All"),
+            # "Group-specific settings apply to only Microsoft 365 groups"
+            # (https://learn.microsoft.com/graph/api/resources/groupsetting); the one exception,
+            # Group.Security.Policies, is "for a specific cloud security group"
+            # (https://learn.microsoft.com/graph/api/group-post-settings): a group synchronized from
+            # on-premises that is not a Microsoft 365 group has none, and is not asked
+            Child(
+                "settings",
+                "/groups/{id}/settings",
+                "objects",
+                "GroupSettings.Read.All",
+                without=Without((("onPremisesSyncEnabled", True),), unless=(("groupTypes", "Unified"),)),
+            ),
         ),
         noise=(
             "onPremisesLastSyncDateTime",
