@@ -49,6 +49,8 @@ def _path(rtype: ResourceType) -> str:
         text += f" per {rtype.parent.type}: `$filter={rtype.parent.filter}`"
         if rtype.parent.unless:
             text += " except where " + " or ".join(f"`{p}` has `{v}`" for p, v in rtype.parent.unless)
+    if rtype.through:
+        text += f", read with {rtype.through.type} (`$expand={rtype.through.navigation}`)"
     if rtype.singleton:
         text += " (singleton)"
     if rtype.paced:

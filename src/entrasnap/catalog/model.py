@@ -104,6 +104,20 @@ class ParentScope:
 
 
 @dataclass(frozen=True)
+class Through:
+    """A type whose objects come expanded in another type's objects instead of from its own path.
+
+    The list requests of ``type`` add ``$expand=<navigation>`` (a single-valued navigation, with this type's
+    ``Child.expand`` children nested: ``policy($expand=rules)``); this type's objects are the expanded ones,
+    deduplicated by id, stored exactly as its own path returns them. Its own path (and ``parent``) is used
+    when ``type`` is not read in the same run; a failed read of ``type`` fails this one too.
+    """
+
+    type: str  # catalog key of the type whose objects carry this one's
+    navigation: str
+
+
+@dataclass(frozen=True)
 class ResourceType:
     """One Entra resource type as entrasnap captures, compares and restores it."""
 
@@ -136,3 +150,4 @@ class ResourceType:
     description: str = ""
     extra_permissions: tuple[str, ...] = field(default_factory=tuple)  # also needed (e.g. signInActivity)
     delta: bool = False  # Graph change-tracks the collection: ``{path}/delta`` (incremental snapshots)
+    through: Through | None = None  # read as another type's expanded navigation (see Through)
