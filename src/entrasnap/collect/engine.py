@@ -171,24 +171,34 @@ class Collector:
         self.now = datetime.now(UTC)
         self._parents: dict[str, ParentFeed] = {}  # parent type -> its objects, as scoped types need them
         self._started: dict[str, asyncio.Event] = {}
+        self._done: dict[str, asyncio.Event] = {}
         self._results: dict[str, TypeResult] = {}
         self._keep: dict[str, set[str]] = {}
         # links read from the other side (Child.inverse), once per run: object id -> sorted linking ids
         self._inverses: dict[tuple[str, Inverse], asyncio.Future[tuple[dict[str, list[str]], int]]] = {}
+        # ResourceType.through: source type -> the types its objects carry; a carried type -> its objects by id
+        self._carriers: dict[str, tuple[ResourceType, ...]] = {}
+        self._carried: dict[str, dict[str, JSON]] = {}
 
     async def run(self, types: Sequence[ResourceType]) -> list[TypeResult]:
         """Read every type; results in the given order.
 
         At most ``type_concurrency`` types are read at once, besides the scoped types: each of those starts
-        with its parent type and reads the parents' objects as they arrive (so it keeps pace with it).
+        with its parent type and reads the parents' objects as they arrive (so it keeps pace with it); and
+        besides the types read through another type's objects, which start when that type is done.
         """
         self._started = {t.key: asyncio.Event() for t in types}
+        self._done = {t.key: asyncio.Event() for t in types}
         self._keep = parents_needed(types)
         self._parents = {key: ParentFeed() for key in self._keep if key in self._started}
+        self._carriers = carriers(types)
         limit = asyncio.Semaphore(max(1, self.options.type_concurrency))
 
         async def one(rtype: ResourceType) -> None:
-            if rtype.parent is not None and rtype.parent.type in self._started:
+            if rtype.through is not None and rtype.through.type in self._done:
+                await self._done[rtype.through.type].wait()  # its objects come with the source's
+                await self._read_one(rtype)
+            elif rtype.parent is not None and rtype.parent.type in self._started:
                 await self._started[rtype.parent.type].wait()
                 await self._read_one(rtype)
             else:
@@ -205,6 +215,7 @@ class Collector:
         finally:
             if rtype.key in self._parents:
                 self._parents[rtype.key].close()
+            self._done[rtype.key].set()
 
     async def read_type(self, rtype: ResourceType) -> TypeResult:
         result = TypeResult(rtype.key)
@@ -212,7 +223,9 @@ class Collector:
         scope = "cloudOnly" if self.options.cloud_only and rtype.cloud_only_filter else None
         state: JSON | None = None
         try:
-            if rtype.parent is not None:
+            if rtype.through is not None and rtype.through.type in self._done:
+                await self._read_through(rtype, result)
+            elif rtype.parent is not None:
                 await self._read_scoped(rtype, result)
             elif rtype.singleton:
                 await self._read_singleton(rtype, result)
@@ -250,6 +263,7 @@ class Collector:
         expanded = expanded_children(rtype, headers)
         if expanded:
             params = with_expansions(params, expanded)
+        params = carrying(params, self._carriers.get(rtype.key, ()))
         full = f"{url}?{_query(params)}" if params else url
 
         async def pages() -> AsyncGenerator[Coroutine[Any, Any, None]]:
@@ -450,6 +464,19 @@ class Collector:
             inline.update((key, ids) for key, ids in found.items() if key[0] in wanted)
         return inline
 
+    def _take_carried(self, carried: ResourceType, page: list[JSON]) -> None:
+        """Move the expanded objects of ``carried`` out of the source's objects (whose records stay as if
+        read alone), each id once."""
+        assert carried.through is not None
+        name = carried.through.navigation
+        kept = self._carried.setdefault(carried.key, {})
+        for obj in page:
+            value = obj.pop(name, None)
+            for key in [k for k in obj if k.startswith(f"{name}@")]:
+                del obj[key]
+            if isinstance(value, dict):
+                kept.setdefault(object_id(carried, value), raw_object(value))
+
     def _remember_parent(self, rtype: ResourceType, oid: str, obj: JSON) -> None:
         """Note an object scoped types read per parent: only the properties they look at, once per id."""
         keep = self._keep.get(rtype.key)
@@ -499,6 +526,7 @@ class Collector:
         scope = rtype.parent
         assert scope is not None
         _, params, headers = list_request(rtype, self.options)
+        params = carrying(params, self._carriers.get(rtype.key, ()))
         items = []
         for parent in parents:
             query = dict(params)
@@ -519,6 +547,26 @@ class Collector:
                     seen.add(oid)
                     page.append(obj)
         await self._store_page(rtype, page, result)
+
+    async def _read_through(self, rtype: ResourceType, result: TypeResult) -> None:
+        """The objects that came expanded in the source type's objects (``ResourceType.through``)."""
+        assert rtype.through is not None
+        source = self._results.get(rtype.through.type)
+        if source is None or source.status != "ok":
+            status = source.status if source is not None else "error"
+            raise TypeFailure(
+                status if status != "ok" else "error",
+                {
+                    **((source.error or {}) if source is not None else {}),
+                    "message": f"read through {rtype.through.type}, which was not captured ({status})",
+                },
+            )
+        carried = self._carried.pop(rtype.key, {})
+        objects = [carried[oid] for oid in sorted(carried)]
+        expanded = tuple(c for c in rtype.children if c.expand)
+        for start in range(0, len(objects), EXPAND_PAGE_SIZE):
+            page = objects[start : start + EXPAND_PAGE_SIZE]
+            await self._store_page(rtype, page, result, take_expanded(rtype, page, expanded))
 
     async def _complete(
         self,
@@ -566,6 +614,8 @@ class Collector:
     async def _store_page(
         self, rtype: ResourceType, page: list[JSON], result: TypeResult, inline: Inline | None = None
     ) -> None:
+        for carried in self._carriers.get(rtype.key, ()):
+            self._take_carried(carried, page)
         children, vanished = (
             await self._children(rtype, page, result, inline=inline) if rtype.children else ({}, set())
         )
@@ -607,7 +657,9 @@ class Collector:
                 known = inline.get((oid, child.name)) if inline else None
                 if child.name in linked:
                     known = linked[child.name].get(oid, [])
-                elif child.only and not obj.get(child.only):
+                elif (child.only and not obj.get(child.only)) or (
+                    child.without and child.without.excludes(obj)
+                ):
                     known = []
                 if known is not None:
                     out[(oid, child.name)] = known
@@ -873,6 +925,33 @@ def _failure(answer: BatchResult, permission: str) -> TypeFailure:
         answer.status, str(error.get("code", "")), str(error.get("message", "")), permission
     )
     return TypeFailure(status, detail)
+
+
+def carriers(types: Sequence[ResourceType]) -> dict[str, tuple[ResourceType, ...]]:
+    """Source type -> the types read through its objects (``ResourceType.through``), both in ``types``."""
+    keys = {t.key for t in types}
+    out: dict[str, tuple[ResourceType, ...]] = {}
+    for rtype in types:
+        if rtype.through is not None and rtype.through.type in keys:
+            out[rtype.through.type] = (*out.get(rtype.through.type, ()), rtype)
+    return out
+
+
+def carrying(params: dict[str, str], carried: Iterable[ResourceType]) -> dict[str, str]:
+    """A source type's list query that also expands the objects of the types it carries, with their
+    ``Child.expand`` children nested: ``$expand=policy($expand=rules)``."""
+    expand = [params["$expand"]] if "$expand" in params else []
+    for rtype in carried:
+        assert rtype.through is not None
+        nested = ",".join(_expansion(c) for c in rtype.children if c.expand)
+        options = [
+            *([f"$select={','.join(rtype.select)}"] if rtype.select else []),
+            *([f"$expand={nested}"] if nested else []),
+        ]
+        expand.append(
+            f"{rtype.through.navigation}({';'.join(options)})" if options else rtype.through.navigation
+        )
+    return {**params, "$expand": ",".join(expand)} if expand else params
 
 
 def parents_needed(types: Iterable[ResourceType]) -> dict[str, set[str]]:
