@@ -237,9 +237,14 @@ class Collector:
         obj = await self.client.get(full, headers=headers or None, paced="ca" if rtype.paced else None)
         await self._store_page(rtype, [obj], result)
 
-    async def _read_collection(self, rtype: ResourceType, result: TypeResult) -> None:
+    async def _read_collection(
+        self, rtype: ResourceType, result: TypeResult, known: Inline | None = None
+    ) -> None:
+        """Every page of the type's list; ``known``: child lists already read (from a delta round), popped
+        as their objects come (the children they hold are not expanded)."""
         url, params, headers = list_request(rtype, self.options)
-        expanded = expanded_children(rtype, headers)
+        taken = {name for _, name in known} if known else set()
+        expanded = tuple(c for c in expanded_children(rtype, headers) if c.name not in taken)
         if expanded:
             params = with_expansions(params, expanded)
         params = carrying(params, self._carriers.get(rtype.key, ()))
@@ -248,7 +253,14 @@ class Collector:
             full, headers=headers or None, paced="ca" if rtype.paced else None
         ):
             result.requests += 1
-            await self._store_page(rtype, page, result, take_expanded(rtype, page, expanded))
+            inline = take_expanded(rtype, page, expanded)
+            if known:
+                for obj in page:
+                    oid = object_id(rtype, obj)
+                    for name in taken:
+                        if (found := known.pop((oid, name), None)) is not None:
+                            inline[(oid, name)] = found
+            await self._store_page(rtype, page, result, inline)
 
     # --- delta-capable types --------------------------------------------------------------------
 
@@ -275,8 +287,11 @@ class Collector:
                 await self._apply_changes(rtype, result, changed, removed)
                 return self._state(rtype, link, str(chosen.full), "incremental")
         result.mode, result.reason = "full", chosen.reason
-        latest = await self._latest_link(rtype, result)
-        await self._read_collection(rtype, result)
+        initial = tuple(c for c in rtype.children if c.from_delta)
+        latest, known = await self._initial_round(rtype, initial, result) if initial else (None, None)
+        if known is None:
+            latest = await self._latest_link(rtype, result)
+        await self._read_collection(rtype, result, known)
         return self._state(rtype, latest, self.now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "full")
 
     def _state(self, rtype: ResourceType, link: str | None, full: str, mode: str) -> JSON | None:
@@ -298,6 +313,48 @@ class Collector:
             return None
         link = body.get("@odata.deltaLink") if isinstance(body, dict) else None
         return str(link) if link else None
+
+    async def _initial_round(
+        self, rtype: ResourceType, children: tuple[Child, ...], result: TypeResult
+    ) -> tuple[str | None, Inline | None]:
+        """The initial round of the type's delta query: its delta link and the ``children`` of every object
+        it returns (``<name>@delta``), as stored; (None, None) if the round fails.
+
+        A long list is spread over several pages, each repeating its object with the next part of the list
+        (https://learn.microsoft.com/graph/delta-query-groups): the parts are joined. Only ids are kept,
+        each id string once however many lists hold it.
+        """
+        lists: dict[tuple[str, str], list[str]] = {}
+        shared: dict[str, str] = {}
+        url: str | None = f"/{rtype.api}{rtype.path}/delta?{_query(delta_params(rtype))}"
+        try:
+            while url is not None:
+                result.requests += 1
+                body = await self.client.get(url)
+                values = body.get("value") if isinstance(body, dict) else None
+                if not isinstance(values, list):
+                    raise GraphRequestError(
+                        200, "UnexpectedResponse", "the answer is not a collection", url=url
+                    )
+                for item in values:
+                    if "@removed" in item or item.get(rtype.id_field) is None:
+                        continue
+                    oid = str(item[rtype.id_field])
+                    for child in children:
+                        ids = lists.setdefault((oid, child.name), [])
+                        for entry in item.get(f"{child.name}@delta") or ():
+                            if isinstance(entry, dict) and "id" in entry and "@removed" not in entry:
+                                ids.append(shared.setdefault(str(entry["id"]), str(entry["id"])))
+                next_link = body.get("@odata.nextLink")
+                url = str(next_link) if next_link else None
+        except GraphRequestError:
+            return None, None
+        link = body.get("@odata.deltaLink")
+        if not link:
+            return None, None
+        for key, ids in lists.items():
+            lists[key] = sorted(set(ids))
+        return str(link), lists
 
     async def _delta_round(self, link: str, result: TypeResult) -> tuple[set[str], set[str], str]:
         """Follow a delta link to the end: ids changed (or created), ids removed, the next delta link."""
