@@ -41,6 +41,17 @@ def test_child_id_lists_are_directory_object_ids() -> None:
     assert _guids(before, after) == [("members", {GONE}, True)]
 
 
+def test_single_values_and_nested_values_name_their_guids() -> None:
+    before = {"id": "p", "object": {"owner": USER.upper(), "note": "x" * 36, "on": True, "cfg": {"id": KEY}}}
+    after = {"id": "p", "object": {"owner": GONE, "note": "y", "on": False, "cfg": {"id": KEY, "to": [SP]}}}
+    assert _guids(before, after) == [
+        ("cfg.to", {SP}, False),
+        ("note", set(), False),
+        ("on", set(), False),
+        ("owner", {USER, GONE}, False),
+    ]
+
+
 class Counting(CachedRepository):
     def __init__(self, repository: Repository) -> None:
         super().__init__(repository)

@@ -55,16 +55,22 @@ class PropertyChange:
         return self._guids
 
     def _find_guids(self) -> set[str]:
-        found = {r for r in self.change.refs if is_guid(r)}
-        if self.change.kind == "members":
-            values = self.change.added + self.change.removed
+        change = self.change
+        found = {r for r in change.refs if is_guid(r)} if change.refs else set()
+        if change.kind == "members":
+            values = change.added + change.removed
             if set(map(type, values)) <= _STR:  # ids: matched without a Python step per element
                 found.update(filter(GUID.fullmatch, values))
             else:
                 found |= {v for v in values if is_guid(v)}
         else:
-            found |= _guids_in(self.change.before) | _guids_in(self.change.after)
-        return {g.lower() for g in found}
+            for value in (change.before, change.after):
+                if isinstance(value, str):  # most changed properties are single values
+                    if len(value) == 36 and GUID.fullmatch(value):
+                        found.add(value)
+                elif isinstance(value, list | dict):
+                    found |= _guids_in(value)
+        return {g.lower() for g in found} if found else found
 
     def __reduce__(self) -> tuple[Any, ...]:  # to and from worker processes: positional, much faster
         return PropertyChange, (self.change, self.noise, self.names, self.flags, self._guids)
@@ -361,11 +367,9 @@ def _plan_type(
         flags = risk.assess(key, "removed", record, None) if record is not None else []
         label = _label(record) if labelled else None
         result.removed.append(ObjectChange(_object_id(record, oid), name, flags, label=label))
-    jobs = [
-        (key, old[oid][0], digest, oid, name)
-        for oid, (digest, name) in _ids(new, new.keys() & old.keys())
-        if old[oid][0] != digest
-    ]
+    # Entries that differ (a set difference, in C), then those of ids on both sides with another record.
+    changed = [oid for oid, (digest, _) in new.items() - old.items() if oid in old and old[oid][0] != digest]
+    jobs = [(key, old[oid][0], digest, oid, name) for oid, (digest, name) in _ids(new, changed)]
     return result, jobs
 
 
