@@ -279,7 +279,16 @@ def differing_entries(
         out: dict[str, Entry] = {}
         values = cache.get_many((c for c in chunks if c not in common), keep=True)
         for value in values.values():
-            for entry in value["entries"]:
+            entries = value["entries"]
+            if min(map(len, entries), default=3) >= 3:
+                try:  # string ids: the entries are taken apart in C
+                    ids = map(str.lower, map(itemgetter(0), entries))
+                    hashes = map(str, map(itemgetter(1), entries))
+                    out.update(zip(ids, zip(hashes, map(itemgetter(2), entries), strict=True), strict=True))
+                    continue
+                except TypeError:
+                    pass
+            for entry in entries:
                 out[str(entry[0]).lower()] = (str(entry[1]), entry[2] if len(entry) > 2 else None)
         return out
 
@@ -339,22 +348,28 @@ def diff_type(
     all_properties: bool = False,
 ) -> TypeDiff:
     """Objects of one type (ok in both snapshots) added, removed and modified."""
-    result, jobs = _plan_type(cache, before, after, rtype)
     comparer = Comparer(cache, all_properties, workers=1)
-    comparer.add(jobs)
-    _add_modified([result], jobs, comparer.results())
+    result = _plan_type(cache, before, after, rtype, comparer)
+    _add_modified([result], comparer.jobs, comparer.results())
     return result
 
 
 def _plan_type(
-    cache: CachedRepository, before: SnapshotRecord, after: SnapshotRecord, rtype: ResourceType
-) -> tuple[TypeDiff, list[Job]]:
-    """A type's added and removed objects, and the modified ones still to compare."""
+    cache: CachedRepository,
+    before: SnapshotRecord,
+    after: SnapshotRecord,
+    rtype: ResourceType,
+    comparer: Comparer,
+) -> TypeDiff:
+    """A type's added and removed objects; the modified ones go to ``comparer`` (first, so that they
+    are compared while the others are listed)."""
     key = rtype.key
     result = TypeDiff(rtype, "ok", "ok")
     old, new = differing_entries(cache, before, after, key)
     if not old and not new:
-        return result, []
+        return result
+    changed = [oid for oid, entry in new.items() if (was := old.get(oid)) is not None and was[0] != entry[0]]
+    comparer.add([(key, old[oid][0], digest, oid, name) for oid, (digest, name) in _ids(new, changed)])
     for oid, (digest, name) in _ids(new, new.keys() - old.keys()):
         labelled = _needs_label(rtype, name)
         record = cache.get(digest) if labelled or risk.has_rules(key, "added") else None
@@ -367,10 +382,7 @@ def _plan_type(
         flags = risk.assess(key, "removed", record, None) if record is not None else []
         label = _label(record) if labelled else None
         result.removed.append(ObjectChange(_object_id(record, oid), name, flags, label=label))
-    # Entries that differ (a set difference, in C), then those of ids on both sides with another record.
-    changed = [oid for oid, (digest, _) in new.items() - old.items() if oid in old and old[oid][0] != digest]
-    jobs = [(key, old[oid][0], digest, oid, name) for oid, (digest, name) in _ids(new, changed)]
-    return result, jobs
+    return result
 
 
 def _add_modified(results: list[TypeDiff], jobs: list[Job], compared: list[Compared]) -> None:
@@ -658,9 +670,7 @@ def diff_snapshots(
             if status_from != "ok" or status_to != "ok":
                 not_captured.append(NotCaptured(rtype, status_from, status_to))
                 continue
-            type_diff, type_jobs = _plan_type(cache, before, after, rtype)
-            type_diffs.append(type_diff)
-            comparer.add(type_jobs)
+            type_diffs.append(_plan_type(cache, before, after, rtype, comparer))
         _add_modified(type_diffs, comparer.jobs, comparer.results())
     finally:
         comparer.close()
