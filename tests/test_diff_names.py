@@ -74,3 +74,18 @@ def test_unknown_object_ids_do_not_read_every_service_principal(tmp_path: Path) 
     # Without that knowledge the unknown id may be an application id: the table is read and names it.
     assert resolver.resolve({GONE, GRAPH_APP}) == {GRAPH_APP: "Microsoft Graph"}
     assert sp_hash in cache.read[before:]
+
+
+def test_names_from_a_chunk_are_those_entry_by_entry() -> None:
+    from entrasnap.services.diff import _chunk_names
+
+    found: dict[str, str] = {KEY: "Earlier"}
+    entries = [[USER.upper(), "h1", "Ann"], [SP, "h2", None], [GONE, "h3"], [KEY, "h4", "Later"]]
+    _chunk_names(entries, {USER, SP, GONE, KEY}, found)  # matched as a set
+    assert found == {KEY: "Earlier", USER: "Ann"}
+    found = {}
+    _chunk_names([["AB", "h", "First"], ["ab", "h", "Second"]], {"ab"}, found)  # equal once lower-cased
+    assert found == {"ab": "First"}
+    found = {}
+    _chunk_names([[7, "h", "Seven"], ["AB", "h", "Bee"]], {"7", "ab"}, found)  # an id that is no string
+    assert found == {"7": "Seven", "ab": "Bee"}

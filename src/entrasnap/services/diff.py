@@ -17,16 +17,21 @@ import os
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from multiprocessing.pool import AsyncResult, Pool
+from operator import itemgetter
 from typing import Any
+
+import orjson
 
 from entrasnap import catalog
 from entrasnap.catalog.model import ResourceType
 from entrasnap.services import risk
-from entrasnap.services.changes import Change, diff_records, is_noise
-from entrasnap.services.ids import is_guid
+from entrasnap.services.changes import Change, diff_records, is_noise_cached
+from entrasnap.services.ids import GUID, is_guid
 from entrasnap.services.risk import Flag
 from entrasnap.services.timeline import NAME_TYPES, CachedRepository, SnapshotView
 from entrasnap.store import SnapshotRecord
+from entrasnap.store.pack import Location
 
 FORMAT = 1
 
@@ -52,7 +57,11 @@ class PropertyChange:
     def _find_guids(self) -> set[str]:
         found = {r for r in self.change.refs if is_guid(r)}
         if self.change.kind == "members":
-            found |= {v for v in self.change.added + self.change.removed if is_guid(v)}
+            values = self.change.added + self.change.removed
+            if set(map(type, values)) <= _STR:  # ids: matched without a Python step per element
+                found.update(filter(GUID.fullmatch, values))
+            else:
+                found |= {v for v in values if is_guid(v)}
         else:
             found |= _guids_in(self.change.before) | _guids_in(self.change.after)
         return {g.lower() for g in found}
@@ -76,6 +85,8 @@ class PropertyChange:
             out["risks"] = [f.as_json() for f in self.flags]
         return out
 
+
+_STR = frozenset({str})
 
 # Properties whose GUID is the object's (or element's) own identity, not a reference to a named object.
 OWN_IDS = frozenset({"id", "keyId", "appRoleId"})
@@ -323,7 +334,9 @@ def diff_type(
 ) -> TypeDiff:
     """Objects of one type (ok in both snapshots) added, removed and modified."""
     result, jobs = _plan_type(cache, before, after, rtype)
-    _add_modified([result], jobs, compare(cache, jobs, all_properties, workers=1))
+    comparer = Comparer(cache, all_properties, workers=1)
+    comparer.add(jobs)
+    _add_modified([result], jobs, comparer.results())
     return result
 
 
@@ -366,38 +379,127 @@ def _add_modified(results: list[TypeDiff], jobs: list[Job], compared: list[Compa
 
 
 PARALLEL_FROM = 4000  # modified objects from which comparing them in worker processes pays off
-_forked: dict[str, Any] = {}  # what forked workers compare with: set only while compare() runs a pool
+BATCH = 500  # modified objects per task of a worker process
+_forked: dict[str, Any] = {}  # what forked workers compare with: set only while a Comparer runs a pool
 
 
-def compare(
-    cache: CachedRepository, jobs: list[Job], all_properties: bool, workers: int | None
-) -> list[Compared]:
-    """Each job's change, in job order. Reading and decoding two versions per modified object is most
-    of a large diff's work: with ``workers`` > 1 (None: one per CPU once there are PARALLEL_FROM jobs,
-    where processes can be forked) batches run in forked processes that share the open repository."""
-    if workers is None:
-        forkable = "fork" in multiprocessing.get_all_start_methods() and sys.platform == "linux"
-        workers = min(os.cpu_count() or 1, 4) if forkable and len(jobs) >= PARALLEL_FROM else 1
-    size = PREFETCH if workers <= 1 else max(1, min(PREFETCH, -(-len(jobs) // (workers * 4))))
-    batches = [jobs[i : i + size] for i in range(0, len(jobs), size)]
-    if workers <= 1 or len(batches) <= 1:
-        return [c for batch in batches for c in _compare_batch(cache, batch, all_properties)]
-    _forked.update(cache=cache, all_properties=all_properties)
-    try:
-        with multiprocessing.get_context("fork").Pool(min(workers, len(batches))) as pool:
-            return [c for done in pool.imap(_compare_forked, batches) for c in done]
-    finally:
-        _forked.clear()
+class Comparer:
+    """Each modified object's change, compared as types are planned. Reading and decoding two versions
+    per modified object is most of a large diff's work: with ``workers`` > 1 (None: one per CPU, at most
+    4, once PARALLEL_FROM jobs are known, where processes can be forked) batches go to forked processes
+    that share the open repository as soon as they are full, while this process plans the next types.
+    """
+
+    def __init__(self, cache: CachedRepository, all_properties: bool, workers: int | None) -> None:
+        self.cache = cache
+        self.all_properties = all_properties
+        self.workers = workers
+        self.jobs: list[Job] = []
+        self._sent = 0
+        self._pending: list[AsyncResult[list[Any]]] = []
+        self._pool: Pool | None = None
+
+    def add(self, jobs: list[Job]) -> None:
+        self.jobs += jobs
+        if self._pool is None and self.jobs:
+            count = self.workers
+            if count is None:
+                forkable = "fork" in multiprocessing.get_all_start_methods() and sys.platform == "linux"
+                count = min(os.cpu_count() or 1, 4) if forkable and len(self.jobs) >= PARALLEL_FROM else 1
+            if count > 1:
+                _forked.update(cache=self.cache, all_properties=self.all_properties)
+                self._pool = multiprocessing.get_context("fork").Pool(count)
+        if self._pool is not None:
+            while len(self.jobs) - self._sent >= BATCH:
+                self._send(self.jobs[self._sent : self._sent + BATCH])
+
+    def _send(self, batch: list[Job]) -> None:
+        """A batch to the workers, with where its records are (read after the workers were forked)."""
+        assert self._pool is not None
+        repository = self.cache.repository
+        hints = [
+            (h, at) for job in batch for h in (job[1], job[2]) if (at := repository.locate(h)) is not None
+        ]
+        self._pending.append(self._pool.apply_async(_compare_forked, (batch, hints)))
+        self._sent += len(batch)
+
+    def results(self) -> list[Compared]:
+        """Every job's change, in job order."""
+        try:
+            if self._pool is None:
+                return [
+                    c
+                    for i in range(0, len(self.jobs), PREFETCH)
+                    for c in _compare_batch(self.cache, self.jobs[i : i + PREFETCH], self.all_properties)
+                ]
+            if self._sent < len(self.jobs):
+                self._send(self.jobs[self._sent :])
+            return [_unflat(c) for pending in self._pending for c in pending.get()]
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+            _forked.clear()
 
 
-def _compare_forked(batch: list[Job]) -> list[Compared]:
-    return _compare_batch(_forked["cache"], batch, _forked["all_properties"])
+def _compare_forked(batch: list[Job], hints: list[tuple[str, Location]]) -> list[Any]:
+    cache: CachedRepository = _forked["cache"]
+    for hash_hex, at in hints:
+        cache.repository.hint(hash_hex, at)
+    return [_flat(item) for item in _compare_batch(cache, batch, _forked["all_properties"])]
+
+
+# Results cross from worker processes as plain tuples: pickle handles those without a Python call per
+# object (a large diff returns tens of thousands of changes).
+
+
+def _flat(item: Compared) -> Any:
+    change, noise_only = item
+    if change is None:
+        return noise_only
+    changes = [
+        (
+            c.path,
+            c.kind,
+            c.before,
+            c.after,
+            c.added,
+            c.removed,
+            c.refs,
+            c.object_ids,
+            pc.noise,
+            pc.flags,
+            pc._guids,
+        )
+        for pc in change.changes
+        for c in (pc.change,)
+    ]
+    return change.id, change.name, change.flags, changes, change.label
+
+
+def _unflat(flat: Any) -> Compared:
+    if isinstance(flat, bool):
+        return None, flat
+    oid, name, flags, changes, label = flat
+    return ObjectChange(
+        oid,
+        name,
+        flags,
+        [PropertyChange(Change(*c[:8]), c[8], {}, c[9], c[10]) for c in changes],
+        label,
+    ), False
 
 
 def _compare_batch(cache: CachedRepository, batch: list[Job], all_properties: bool) -> list[Compared]:
-    loaded = cache.get_many(h for job in batch for h in (job[1], job[2]))
+    # Read as bytes, decoded pair by pair: each pair is compared while still in the CPU's caches.
+    data = cache.repository.get_many_data(h for job in batch for h in (job[1], job[2]))
+    loads = orjson.loads
     return [
-        _modified(catalog.BY_KEY[key], loaded[h_before], loaded[h_after], oid, name, all_properties)
+        _modified(catalog.BY_KEY[key], loads(data[h_before]), loads(data[h_after]), oid, name, all_properties)
         for key, h_before, h_after, oid, name in batch
     ]
 
@@ -412,7 +514,7 @@ def _modified(
 ) -> Compared:
     """One modified object's shown changes and flags (None when its only changes are noise)."""
     changes = [
-        PropertyChange(c, noise=is_noise(c.path, rtype.noise))
+        PropertyChange(c, noise=is_noise_cached(c.path, rtype.noise))
         for c in diff_records(record_before, record_after)
     ]
     flags = risk.assess(rtype.key, "modified", record_before, record_after)
@@ -438,12 +540,9 @@ class NameResolver:
     def _entry_names(view: SnapshotView, wanted: set[str]) -> dict[str, str]:
         found: dict[str, str] = {}
         for key in NAME_TYPES:
-            if not view.captured(key):
-                continue
-            for oid, _, name in view.entries(key):
-                lowered = oid.lower()
-                if name and lowered in wanted and lowered not in found:
-                    found[lowered] = name
+            if view.captured(key):
+                for chunk in view.cache.chunks(view.record, key):
+                    _chunk_names(view.cache.get(chunk)["entries"], wanted, found)
         return found
 
     def resolve(self, ids: set[str], object_ids: Iterable[str] = ()) -> dict[str, str]:
@@ -470,6 +569,26 @@ class NameResolver:
         return names
 
 
+def _chunk_names(entries: list[list[Any]], wanted: set[str], found: dict[str, str]) -> None:
+    """Adds the names of wanted ids among a manifest chunk's entries to ``found`` (the first name found
+    for an id wins). The ids are matched in C, as a set: a year-apart diff names thousands of ids."""
+    try:
+        by_id = dict(zip(map(str.lower, map(itemgetter(0), entries)), entries, strict=True))
+    except (TypeError, IndexError):  # an id that is not a string: entry by entry, below
+        by_id = {}
+    if len(by_id) != len(entries):
+        for entry in entries:
+            lowered, name = str(entry[0]).lower(), entry[2] if len(entry) > 2 else None
+            if name and lowered in wanted and lowered not in found:
+                found[lowered] = name
+        return
+    for lowered in wanted.intersection(by_id):
+        entry = by_id[lowered]
+        name = entry[2] if len(entry) > 2 else None
+        if name and lowered not in found:
+            found[lowered] = name
+
+
 # Properties that list directory object ids only (never application or role template ids).
 OBJECT_ID_LISTS = frozenset({"includeUsers", "excludeUsers", "includeGroups", "excludeGroups"})
 
@@ -484,6 +603,8 @@ def _name_everything(result: SnapshotDiff, resolver: NameResolver) -> None:
                 maybe_other |= {i.lower() for i in obj.label[1]}
             for pc in obj.changes:
                 found = pc.guids()
+                if not found:
+                    continue
                 wanted |= found
                 if not pc.change.object_ids and pc.change.path.rsplit(".", 1)[-1] not in OBJECT_ID_LISTS:
                     maybe_other |= found
@@ -496,7 +617,8 @@ def _name_everything(result: SnapshotDiff, resolver: NameResolver) -> None:
                 fmt, ids = obj.label
                 obj.name = fmt.format(*(names.get(i.lower(), i) for i in ids))
             for pc in obj.changes:
-                pc.names = {g: names[g] for g in sorted(pc.guids()) if g in names}
+                found = pc.guids()
+                pc.names = {g: names[g] for g in sorted(found) if g in names} if found else {}
 
 
 def diff_snapshots(
@@ -515,26 +637,29 @@ def diff_snapshots(
     """
     chosen = set(types) if types is not None else None
     type_diffs: list[TypeDiff] = []
-    jobs: list[Job] = []
     not_captured: list[NotCaptured] = []
     view_before, view_after = SnapshotView(cache, before), SnapshotView(cache, after)
-    for rtype in catalog.CATALOG:
-        if chosen is not None and rtype.key not in chosen:
-            continue
-        status_from, status_to = view_before.status(rtype.key), view_after.status(rtype.key)
-        if status_from == "absent" and status_to == "absent":
-            continue
-        scope_from, scope_to = view_before.scope(rtype.key), view_after.scope(rtype.key)
-        if scope_from != scope_to:  # e.g. --cloud-only on one side: left-out objects are not deletions
-            status_from += f" ({scope_from})" if scope_from else " (all objects)"
-            status_to += f" ({scope_to})" if scope_to else " (all objects)"
-        if status_from != "ok" or status_to != "ok":
-            not_captured.append(NotCaptured(rtype, status_from, status_to))
-            continue
-        type_diff, type_jobs = _plan_type(cache, before, after, rtype)
-        type_diffs.append(type_diff)
-        jobs += type_jobs
-    _add_modified(type_diffs, jobs, compare(cache, jobs, all_properties, workers))
+    comparer = Comparer(cache, all_properties, workers)
+    try:
+        for rtype in catalog.CATALOG:
+            if chosen is not None and rtype.key not in chosen:
+                continue
+            status_from, status_to = view_before.status(rtype.key), view_after.status(rtype.key)
+            if status_from == "absent" and status_to == "absent":
+                continue
+            scope_from, scope_to = view_before.scope(rtype.key), view_after.scope(rtype.key)
+            if scope_from != scope_to:  # e.g. --cloud-only on one side: left-out objects are not deletions
+                status_from += f" ({scope_from})" if scope_from else " (all objects)"
+                status_to += f" ({scope_to})" if scope_to else " (all objects)"
+            if status_from != "ok" or status_to != "ok":
+                not_captured.append(NotCaptured(rtype, status_from, status_to))
+                continue
+            type_diff, type_jobs = _plan_type(cache, before, after, rtype)
+            type_diffs.append(type_diff)
+            comparer.add(type_jobs)
+        _add_modified(type_diffs, comparer.jobs, comparer.results())
+    finally:
+        comparer.close()
     result = SnapshotDiff(before, after, type_diffs, not_captured, all_properties)
     _name_everything(result, NameResolver(view_after, view_before))
     return result
