@@ -73,6 +73,18 @@ def test_parent_and_reference_keys_exist_and_parents_come_first() -> None:
             assert ref in BY_KEY, (t.key, ref)
 
 
+def test_types_read_through_another_need_nothing_more_than_it() -> None:
+    """A type carried by another's objects (ResourceType.through) is read with it whenever both are chosen:
+    the carrier is read in full (no delta), with the same permission."""
+    through = [t for t in CATALOG if t.through]
+    assert through
+    for rtype in through:
+        assert rtype.through is not None
+        source = BY_KEY[rtype.through.type]
+        assert not source.delta and not source.singleton and source.through is None, rtype.key
+        assert source.permission == rtype.permission and source.license == rtype.license, rtype.key
+
+
 def test_conditional_access_types_are_paced_and_policies_read_from_beta() -> None:
     for t in CATALOG:
         assert t.paced == t.path.startswith("/identity/conditionalAccess/"), t.key

@@ -190,6 +190,18 @@ def test_policy_links_read_from_the_policies_equal_per_parent_reads(
         assert entry["error"]["permission"] == "Policy.Read.All"
 
 
+def _same_records(
+    fg: RunningFakeGraph, tmp_path: Path, types: Sequence[ResourceType], every: Sequence[ResourceType]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Snapshots of ``types`` and of ``every`` (the same types read without a shortcut): both complete,
+    holding the same records."""
+    narrowed, _ = _snapshot(fg, tmp_path / "narrowed", types, Options())
+    full, _ = _snapshot(fg, tmp_path / "every", every, Options())
+    assert narrowed["status"] == full["status"] == "complete"
+    assert contents(tmp_path / "narrowed", narrowed) == contents(tmp_path / "every", full)
+    return narrowed, full
+
+
 def test_pim_for_groups_skips_groups_pim_cannot_manage(fakegraph: RunningFakeGraph, tmp_path: Path) -> None:
     """Dynamic and on-premises synchronized groups are not queried for PIM for groups: the same records as
     querying every group, four requests fewer per such group."""
@@ -209,15 +221,11 @@ def test_pim_for_groups_skips_groups_pim_cannot_manage(fakegraph: RunningFakeGra
     ]
     assert 0 < len(skipped) < len(groups)
 
-    narrowed, _ = _snapshot(fakegraph, tmp_path / "narrowed", types, Options())
-    full, _ = _snapshot(fakegraph, tmp_path / "every", every, Options())
-
-    assert narrowed["status"] == full["status"] == "complete"
-    assert contents(tmp_path / "narrowed", narrowed) == contents(tmp_path / "every", full)
+    narrowed, full = _same_records(fakegraph, tmp_path, types, every)
     assert sum(full["types"][k]["count"] for k in keys[1:]) > 0
     for key in keys[1:]:
         saved = full["types"][key]["requests"] - narrowed["types"][key]["requests"]
-        assert saved == len(skipped), key
+        assert saved == (0 if catalog.BY_KEY[key].through else len(skipped)), key  # policies: none asked
 
 
 def test_classifications_only_for_service_principals_that_publish_scopes(
@@ -244,13 +252,82 @@ def test_classifications_only_for_service_principals_that_publish_scopes(
     types = [catalog.BY_KEY["servicePrincipals"]]
     every = [replace(types[0], children=tuple(replace(c, only=None) for c in types[0].children))]
 
-    narrowed, _ = _snapshot(fakegraph, tmp_path / "narrowed", types, Options())
-    full, _ = _snapshot(fakegraph, tmp_path / "every", every, Options())
-
-    assert narrowed["status"] == full["status"] == "complete"
-    assert contents(tmp_path / "narrowed", narrowed) == contents(tmp_path / "every", full)
+    narrowed, full = _same_records(fakegraph, tmp_path, types, every)
     assert narrowed["types"]["servicePrincipals"]["children"]["delegatedPermissionClassifications"] >= 7
     saved = (
         full["types"]["servicePrincipals"]["requests"] - narrowed["types"]["servicePrincipals"]["requests"]
     )
     assert saved == len(sps) - len(publishing)
+
+
+def test_group_settings_not_read_for_synchronized_groups_that_cannot_have_them(
+    fakegraph: RunningFakeGraph, tmp_path: Path
+) -> None:
+    """Group-specific settings exist only on Microsoft 365 and cloud security groups: a group synchronized
+    from on-premises that is not a Microsoft 365 group is not asked (the fake refuses to create one there);
+    the same records as asking every group, one request fewer per such group."""
+    from entrasnap.fakegraph.areas.directory import GROUP_UNIFIED_GUEST_TEMPLATE
+
+    groups = list(fakegraph.store.sets["groups"].after())
+    synced = [g for g in groups if g.get("onPremisesSyncEnabled") and "Unified" not in g["groupTypes"]]
+    unified = [g for g in groups if "Unified" in g["groupTypes"]]
+    assert 0 < len(synced) < len(groups)
+    body = {
+        "templateId": GROUP_UNIFIED_GUEST_TEMPLATE,
+        "values": [{"name": "AllowToAddGuests", "value": "true"}],
+    }
+    with fakegraph.client() as client:
+        refused = client.post(f"/v1.0/groups/{synced[0]['id']}/settings", json=body)
+        assert refused.status_code == 400, refused.text
+        created = client.post(f"/v1.0/groups/{unified[-1]['id']}/settings", json=body)
+        assert created.status_code == 201, created.text
+    types = [catalog.BY_KEY["groups"]]
+    assert any(c.without for c in types[0].children)
+    every = [replace(types[0], children=tuple(replace(c, without=None) for c in types[0].children))]
+
+    narrowed, full = _same_records(fakegraph, tmp_path, types, every)
+    assert narrowed["types"]["groups"]["children"]["settings"] >= 2
+    saved = full["types"]["groups"]["requests"] - narrowed["types"]["groups"]["requests"]
+    assert saved == len(synced)
+
+
+def test_group_policies_come_expanded_with_their_assignments(
+    fakegraph: RunningFakeGraph, tmp_path: Path
+) -> None:
+    """PIM for groups' policies (with their rules) come with each group's policy assignments
+    (``$expand=policy($expand=rules)``) and role policies with their rules (``$expand=rules``): the same
+    records as reading them per group and per policy; a failed read of the assignments fails the policies."""
+    keys = [
+        "groups",
+        "roleManagementPolicies",
+        "groupRoleManagementPolicies",
+        "groupRoleManagementPolicyAssignments",
+    ]
+    types = [catalog.BY_KEY[k] for k in keys]
+    assert types[2].through is not None and types[2].through.type == keys[3]
+    every = [
+        replace(t, through=None, children=tuple(replace(c, expand=False) for c in t.children))
+        if t.key != "groups"
+        else t
+        for t in types
+    ]
+    narrowed, full = _same_records(fakegraph, tmp_path, types, every)
+
+    policies = narrowed["types"]["groupRoleManagementPolicies"]
+    assert policies["count"] >= 6 and policies["children"]["rules"] == 17 * policies["count"]
+    assert policies["requests"] == 0
+    assert full["types"]["groupRoleManagementPolicies"]["requests"] > 2 * policies["count"]
+    assignments = "groupRoleManagementPolicyAssignments"
+    assert narrowed["types"][assignments]["requests"] == full["types"][assignments]["requests"]
+    assert narrowed["types"]["roleManagementPolicies"]["requests"] == 1
+    assert full["types"]["roleManagementPolicies"]["requests"] > 20
+
+    broken = [replace(t, path=t.path + "Missing") if t.key == assignments else t for t in types]
+    failed, _ = _snapshot(fakegraph, tmp_path / "failed", broken, Options())
+    assert failed["types"][assignments]["status"] == "error"
+    entry = failed["types"]["groupRoleManagementPolicies"]
+    assert entry["status"] == "error" and assignments in entry["error"]["message"], entry
+    roles = [p for p in catalog.permissions(types) if not p.startswith("RoleManagementPolicy.")]
+    refused = _snapshot_as(fakegraph, tmp_path / "refused", types, roles)
+    for key in keys[1:]:
+        assert refused["types"][key]["status"] == "forbidden", refused["types"][key]

@@ -345,6 +345,23 @@ def test_worker_processes_give_the_same_diff(world: World, monkeypatch: pytest.M
     assert one["summary"]["modified"] >= 2 and two == one
 
 
+def test_changes_cross_from_workers_whole(world: World) -> None:
+    from entrasnap.services.diff import _flat, _unflat
+
+    objects = [o for t in _diff(world, 0, 2, workers=1).types for o in t.modified]
+    assert objects
+    for obj in objects:
+        for pc in obj.changes:
+            pc.names = {}  # named later, in the parent process
+        back, noise_only = _unflat(_flat((obj, False)))
+        assert back == obj and not noise_only
+        assert [pc.guids() for pc in back.changes] == [pc.guids() for pc in obj.changes]
+        assert [(pc.change.refs, pc.change.object_ids) for pc in back.changes] == [
+            (pc.change.refs, pc.change.object_ids) for pc in obj.changes
+        ]
+    assert _unflat(_flat((None, True))) == (None, True)
+
+
 def test_exit_code(world: World) -> None:
     changed = run_cli(world, world.records[1].id, world.records[2].id, "--exit-code", "--format", "json")
     assert changed.exit_code == 1, changed.output

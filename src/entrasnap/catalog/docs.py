@@ -32,6 +32,9 @@ def _children(rtype: ResourceType) -> str:
             text += "; delta"
         if child.only:
             text += f"; where `{child.only}` is not empty"
+        if child.without:
+            text += "; none where " + " and ".join(f"`{p}` has `{v}`" for p, v in child.without.where)
+            text += "".join(f" unless `{p}` has `{v}`" for p, v in child.without.unless)
         if child.inverse:
             text += f"; from `{child.inverse.collection}/{{id}}/{child.inverse.navigation}`"
         parts.append(text + ")")
@@ -46,6 +49,8 @@ def _path(rtype: ResourceType) -> str:
         text += f" per {rtype.parent.type}: `$filter={rtype.parent.filter}`"
         if rtype.parent.unless:
             text += " except where " + " or ".join(f"`{p}` has `{v}`" for p, v in rtype.parent.unless)
+    if rtype.through:
+        text += f", read with {rtype.through.type} (`$expand={rtype.through.navigation}`)"
     if rtype.singleton:
         text += " (singleton)"
     if rtype.paced:

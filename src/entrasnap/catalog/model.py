@@ -12,6 +12,26 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 ChildKind = Literal["refs", "objects"]
+Pair = tuple[str, str | bool]  # (property, value)
+
+
+def holds(obj: Mapping[str, Any], pair: Pair) -> bool:
+    """Whether an object's property equals the value or, for a list, holds it."""
+    prop, value = pair
+    have = obj.get(prop)
+    return bool(have == value or (isinstance(have, list) and value in have))
+
+
+@dataclass(frozen=True)
+class Without:
+    """Parents that cannot have a child, so it is stored empty for them without a request: those where
+    every ``where`` pair holds and no ``unless`` pair does (see ``holds``)."""
+
+    where: tuple[Pair, ...]
+    unless: tuple[Pair, ...] = ()
+
+    def excludes(self, parent: Mapping[str, Any]) -> bool:
+        return all(holds(parent, p) for p in self.where) and not any(holds(parent, p) for p in self.unless)
 
 
 @dataclass(frozen=True)
@@ -54,6 +74,7 @@ class Child:
     # read only for parents whose property of this name is non-empty; the others have none (a service
     # principal without oauth2PermissionScopes has no delegated permission classifications)
     only: str | None = None
+    without: Without | None = None  # parents that cannot have it: stored empty, never read
 
 
 @dataclass(frozen=True)
@@ -69,7 +90,7 @@ class ParentScope:
     only: str | None = None
     # parents never queried: (property, value) where the parent's property equals the value or, for a
     # list, holds it (PIM for groups cannot manage dynamic or on-premises synchronized groups)
-    unless: tuple[tuple[str, str | bool], ...] = ()
+    unless: tuple[Pair, ...] = ()
 
     def properties(self) -> set[str]:
         """The parent properties ``applies`` looks at."""
@@ -79,11 +100,21 @@ class ParentScope:
         """Whether a parent (with at least ``properties()``) is queried."""
         if self.only and not parent.get(self.only):
             return False
-        for prop, value in self.unless:
-            have = parent.get(prop)
-            if have == value or (isinstance(have, list) and value in have):
-                return False
-        return True
+        return not any(holds(parent, pair) for pair in self.unless)
+
+
+@dataclass(frozen=True)
+class Through:
+    """A type whose objects come expanded in another type's objects instead of from its own path.
+
+    The list requests of ``type`` add ``$expand=<navigation>`` (a single-valued navigation, with this type's
+    ``Child.expand`` children nested: ``policy($expand=rules)``); this type's objects are the expanded ones,
+    deduplicated by id, stored exactly as its own path returns them. Its own path (and ``parent``) is used
+    when ``type`` is not read in the same run; a failed read of ``type`` fails this one too.
+    """
+
+    type: str  # catalog key of the type whose objects carry this one's
+    navigation: str
 
 
 @dataclass(frozen=True)
@@ -119,3 +150,4 @@ class ResourceType:
     description: str = ""
     extra_permissions: tuple[str, ...] = field(default_factory=tuple)  # also needed (e.g. signInActivity)
     delta: bool = False  # Graph change-tracks the collection: ``{path}/delta`` (incremental snapshots)
+    through: Through | None = None  # read as another type's expanded navigation (see Through)

@@ -36,7 +36,7 @@ Types fakegraph serves that are deliberately not captured:
 
 from __future__ import annotations
 
-from entrasnap.catalog.model import Child, Inverse, ParentScope, ResourceType
+from entrasnap.catalog.model import Child, Inverse, ParentScope, ResourceType, Through, Without
 from entrasnap.catalog.schema_select import DEVICE_SELECT, GROUP_SELECT, USER_SELECT
 
 CLOUD_ONLY = "onPremisesSyncEnabled ne true"
@@ -293,7 +293,18 @@ GROUPS: tuple[ResourceType, ...] = (
             # that reaches 20 is read per group
             _ref("members", "/groups/{id}/members", delta=True, expand=True),
             _ref("owners", "/groups/{id}/owners", expand=True),
-            _objects("settings", "/groups/{id}/settings", "GroupSettings.Read.All"),
+            # "Group-specific settings apply to only Microsoft 365 groups"
+            # (https://learn.microsoft.com/graph/api/resources/groupsetting); the one exception,
+            # Group.Security.Policies, is "for a specific cloud security group"
+            # (https://learn.microsoft.com/graph/api/group-post-settings): a group synchronized from
+            # on-premises that is not a Microsoft 365 group has none, and is not asked
+            Child(
+                "settings",
+                "/groups/{id}/settings",
+                "objects",
+                "GroupSettings.Read.All",
+                without=Without((("onPremisesSyncEnabled", True),), unless=(("groupTypes", "Unified"),)),
+            ),
         ),
         noise=(
             "onPremisesLastSyncDateTime",
@@ -587,7 +598,9 @@ ROLES: tuple[ResourceType, ...] = (
     ),
 )
 
-_RULES = Child("rules", "/policies/roleManagementPolicies/{id}/rules", "objects")
+# with the policies: "$expand=rules" on the policy list (examples of
+# https://learn.microsoft.com/graph/api/policyroot-list-rolemanagementpolicies); 17 rules a policy
+_RULES = Child("rules", "/policies/roleManagementPolicies/{id}/rules", "objects", expand=True)
 _GROUP_SCOPE = "scopeId eq '{id}' and scopeType eq 'Group'"
 # "Dynamic groups and groups synchronized from on-premises environment cannot be managed in PIM for Groups"
 # (Entra docs, Bring groups into Privileged Identity Management): not queried.
@@ -687,6 +700,10 @@ PIM: tuple[ResourceType, ...] = (
         "RoleManagementPolicy.Read.AzureADGroup",
         page_size=None,
         parent=ParentScope("groups", _GROUP_SCOPE, unless=_NOT_IN_PIM),
+        # each group's policies (member, owner) come with its policy assignments: the assignment's `policy`
+        # "Supports $expand and a nested $expand of the rules and effectiveRules relationships for the
+        # policy" (https://learn.microsoft.com/graph/api/resources/unifiedrolemanagementpolicyassignment)
+        through=Through("groupRoleManagementPolicyAssignments", "policy"),
         children=(_RULES,),
         license="P2",
         noise=("lastModifiedDateTime", "lastModifiedBy"),
@@ -710,6 +727,9 @@ PIM: tuple[ResourceType, ...] = (
         "RoleManagementPolicy.Read.AzureADGroup",
         page_size=None,
         parent=ParentScope("groups", _GROUP_SCOPE, unless=_NOT_IN_PIM),
+        # every property (Graph's default set): $select makes the request that also expands the policies
+        # cost 1 resource unit instead of 2
+        select=("id", "policyId", "roleDefinitionId", "scopeId", "scopeType"),
         name_field="roleDefinitionId",
         license="P2",
         read_only=("id",),

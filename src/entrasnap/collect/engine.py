@@ -173,16 +173,22 @@ class Collector:
         self._parent_ids: dict[str, set[str]] = {}  # parent type -> properties its scoped types look at
         # links read from the other side (Child.inverse), once per run: object id -> sorted linking ids
         self._inverses: dict[tuple[str, Inverse], asyncio.Future[tuple[dict[str, list[str]], int]]] = {}
+        # ResourceType.through: source type -> the types its objects carry; a carried type -> its objects by id
+        self._carriers: dict[str, tuple[ResourceType, ...]] = {}
+        self._carried: dict[str, dict[str, JSON]] = {}
 
     async def run(self, types: Sequence[ResourceType]) -> list[TypeResult]:
         """Read every type (parents before the types scoped by them); results in the given order."""
         self._done = {t.key: asyncio.Event() for t in types}
         self._keep = parents_needed(types)
+        self._carriers = carriers(types)
         limit = asyncio.Semaphore(max(1, self.options.type_concurrency))
 
         async def one(rtype: ResourceType) -> None:
             if rtype.parent is not None and rtype.parent.type in self._done:
                 await self._done[rtype.parent.type].wait()
+            if rtype.through is not None and rtype.through.type in self._done:
+                await self._done[rtype.through.type].wait()
             async with limit:
                 self._results[rtype.key] = await self.read_type(rtype)
             self._done[rtype.key].set()
@@ -196,7 +202,9 @@ class Collector:
         scope = "cloudOnly" if self.options.cloud_only and rtype.cloud_only_filter else None
         state: JSON | None = None
         try:
-            if rtype.parent is not None:
+            if rtype.through is not None and rtype.through.type in self._done:
+                await self._read_through(rtype, result)
+            elif rtype.parent is not None:
                 await self._read_scoped(rtype, result)
             elif rtype.singleton:
                 await self._read_singleton(rtype, result)
@@ -234,6 +242,7 @@ class Collector:
         expanded = expanded_children(rtype, headers)
         if expanded:
             params = with_expansions(params, expanded)
+        params = carrying(params, self._carriers.get(rtype.key, ()))
         full = f"{url}?{_query(params)}" if params else url
         async for page in self.client.pages(
             full, headers=headers or None, paced="ca" if rtype.paced else None
@@ -427,6 +436,19 @@ class Collector:
             inline.update((key, ids) for key, ids in found.items() if key[0] in wanted)
         return inline
 
+    def _take_carried(self, carried: ResourceType, page: list[JSON]) -> None:
+        """Move the expanded objects of ``carried`` out of the source's objects (whose records stay as if
+        read alone), each id once."""
+        assert carried.through is not None
+        name = carried.through.navigation
+        kept = self._carried.setdefault(carried.key, {})
+        for obj in page:
+            value = obj.pop(name, None)
+            for key in [k for k in obj if k.startswith(f"{name}@")]:
+                del obj[key]
+            if isinstance(value, dict):
+                kept.setdefault(object_id(carried, value), raw_object(value))
+
     def _remember_parent(self, rtype: ResourceType, oid: str, obj: JSON) -> None:
         """Note an object scoped types read per parent: only the properties they look at, once per id."""
         keep = self._keep.get(rtype.key)
@@ -447,6 +469,7 @@ class Collector:
                 },
             )
         _, params, headers = list_request(rtype, self.options)
+        params = carrying(params, self._carriers.get(rtype.key, ()))
         parents = [p for p in self._parents.get(scope.type, []) if scope.applies(p)]
         seen: set[str] = set()
         for start in range(0, len(parents), 200):
@@ -470,6 +493,26 @@ class Collector:
                         seen.add(oid)
                         page.append(obj)
             await self._store_page(rtype, page, result)
+
+    async def _read_through(self, rtype: ResourceType, result: TypeResult) -> None:
+        """The objects that came expanded in the source type's objects (``ResourceType.through``)."""
+        assert rtype.through is not None
+        source = self._results.get(rtype.through.type)
+        if source is None or source.status != "ok":
+            status = source.status if source is not None else "error"
+            raise TypeFailure(
+                status if status != "ok" else "error",
+                {
+                    **((source.error or {}) if source is not None else {}),
+                    "message": f"read through {rtype.through.type}, which was not captured ({status})",
+                },
+            )
+        carried = self._carried.pop(rtype.key, {})
+        objects = [carried[oid] for oid in sorted(carried)]
+        expanded = tuple(c for c in rtype.children if c.expand)
+        for start in range(0, len(objects), EXPAND_PAGE_SIZE):
+            page = objects[start : start + EXPAND_PAGE_SIZE]
+            await self._store_page(rtype, page, result, take_expanded(rtype, page, expanded))
 
     async def _complete(
         self,
@@ -517,6 +560,8 @@ class Collector:
     async def _store_page(
         self, rtype: ResourceType, page: list[JSON], result: TypeResult, inline: Inline | None = None
     ) -> None:
+        for carried in self._carriers.get(rtype.key, ()):
+            self._take_carried(carried, page)
         children, vanished = (
             await self._children(rtype, page, result, inline=inline) if rtype.children else ({}, set())
         )
@@ -558,7 +603,9 @@ class Collector:
                 known = inline.get((oid, child.name)) if inline else None
                 if child.name in linked:
                     known = linked[child.name].get(oid, [])
-                elif child.only and not obj.get(child.only):
+                elif (child.only and not obj.get(child.only)) or (
+                    child.without and child.without.excludes(obj)
+                ):
                     known = []
                 if known is not None:
                     out[(oid, child.name)] = known
@@ -767,6 +814,33 @@ def _failure(answer: BatchResult, permission: str) -> TypeFailure:
         answer.status, str(error.get("code", "")), str(error.get("message", "")), permission
     )
     return TypeFailure(status, detail)
+
+
+def carriers(types: Sequence[ResourceType]) -> dict[str, tuple[ResourceType, ...]]:
+    """Source type -> the types read through its objects (``ResourceType.through``), both in ``types``."""
+    keys = {t.key for t in types}
+    out: dict[str, tuple[ResourceType, ...]] = {}
+    for rtype in types:
+        if rtype.through is not None and rtype.through.type in keys:
+            out[rtype.through.type] = (*out.get(rtype.through.type, ()), rtype)
+    return out
+
+
+def carrying(params: dict[str, str], carried: Iterable[ResourceType]) -> dict[str, str]:
+    """A source type's list query that also expands the objects of the types it carries, with their
+    ``Child.expand`` children nested: ``$expand=policy($expand=rules)``."""
+    expand = [params["$expand"]] if "$expand" in params else []
+    for rtype in carried:
+        assert rtype.through is not None
+        nested = ",".join(_expansion(c) for c in rtype.children if c.expand)
+        options = [
+            *([f"$select={','.join(rtype.select)}"] if rtype.select else []),
+            *([f"$expand={nested}"] if nested else []),
+        ]
+        expand.append(
+            f"{rtype.through.navigation}({';'.join(options)})" if options else rtype.through.navigation
+        )
+    return {**params, "$expand": ",".join(expand)} if expand else params
 
 
 def parents_needed(types: Iterable[ResourceType]) -> dict[str, set[str]]:

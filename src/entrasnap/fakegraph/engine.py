@@ -27,7 +27,7 @@ from entrasnap.fakegraph.odata import (
     select_properties,
     unsupported_query,
 )
-from entrasnap.fakegraph.resource import Resource, fill
+from entrasnap.fakegraph.resource import Expansion, Resource, fill
 from entrasnap.fakegraph.router import Match, Router
 from entrasnap.fakegraph.state import JSON, DeletedItem, Store, isotime, utcnow
 from entrasnap.fakegraph.throttle import Limiter
@@ -307,11 +307,7 @@ class Engine:
                 f"'{resource.type if resource else 'microsoft.graph.entity'}'."
             )
         if expansion.kind == "ref":
-            target_id = obj.get(expansion.prop)
-            if not isinstance(target_id, str):
-                return None
-            found = self.lookup(expansion.key, target_id)
-            return None if found is None else self.render_target(request, found[0], found[1], item)
+            return self.expanded_ref(request, obj, expansion, item)
         if expansion.kind == "contained":
             nested = self.store.sets.get(fill(expansion.key, {"id": str(obj.get("id"))}))
             return [
@@ -338,6 +334,24 @@ class Engine:
                 rendered.append(self.render_target(request, found[0], found[1], item))
         if expansion.key.endswith("/manager"):
             return rendered[0] if rendered else None
+        return rendered
+
+    def expanded_ref(
+        self, request: Request, obj: JSON, expansion: Expansion, item: ExpandItem
+    ) -> JSON | None:
+        """The one object a single-valued navigation names, or None."""
+        target_id = obj.get(expansion.prop)
+        if not isinstance(target_id, str):
+            return None
+        found = self.lookup(expansion.key, target_id)
+        if found is None:
+            return None
+        rendered = self.render_target(request, found[0], found[1], item)
+        declared = self.set_resources.get(found[0])
+        if declared is not None and not declared.directory_object:
+            # one entity of the navigation's own type: untyped, as in the documented
+            # `$expand=policy($expand=rules)` answer (policyroot-list-rolemanagementpolicyassignments)
+            rendered.pop("@odata.type", None)
         return rendered
 
     def lookup(self, set_key: str, object_id: str) -> tuple[str, JSON] | None:

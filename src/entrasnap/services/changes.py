@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import compress
+from operator import ne
 from typing import Any, Literal
 
 ChangeKind = Literal["added", "removed", "changed", "members"]
@@ -90,16 +93,28 @@ def is_noise(path: str, noise: Iterable[str]) -> bool:
 _ABSENT = object()
 
 
+@lru_cache(maxsize=8192)
+def is_noise_cached(path: str, noise: tuple[str, ...]) -> bool:
+    """``is_noise`` remembered: a large diff asks about the same few paths of a type again and again."""
+    return is_noise(path, noise)
+
+
+def _differing_keys(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """The keys whose values differ (present on one side only included), sorted."""
+    keys = list(before)
+    if keys == list(after):  # the usual case: the same properties (in the same, canonical, order)
+        return sorted(compress(keys, map(ne, after.values(), before.values())))
+    differing = [k for k, v in before.items() if after.get(k, _ABSENT) != v]
+    differing += after.keys() - before.keys()
+    return sorted(differing)
+
+
 def diff_values(before: Any, after: Any, path: str = "", refs: tuple[str, ...] = ()) -> list[Change]:
     """Every difference between two JSON values, most specific paths first-level last."""
-    if before == after:
-        return []
     if isinstance(before, dict) and isinstance(after, dict):
         changes: list[Change] = []
         # Most properties of a modified object are equal: find the differing ones in one pass.
-        differing = [k for k, v in before.items() if after.get(k, _ABSENT) != v]
-        differing += after.keys() - before.keys()
-        for key in sorted(differing):
+        for key in _differing_keys(before, after):
             sub = f"{path}.{key}" if path else key
             if key not in before:
                 if after[key] not in (None, [], {}):
@@ -110,6 +125,8 @@ def diff_values(before: Any, after: Any, path: str = "", refs: tuple[str, ...] =
             else:
                 changes += diff_values(before[key], after[key], sub, refs)
         return changes
+    if before == after:
+        return []
     if isinstance(before, list) and isinstance(after, list):
         return _diff_lists(before, after, path, refs)
     if before is None:
@@ -119,10 +136,13 @@ def diff_values(before: Any, after: Any, path: str = "", refs: tuple[str, ...] =
     return [Change(path, "changed", before=before, after=after, refs=refs)]
 
 
+_STR = frozenset({str})
+
+
 def _as_set(values: list[Any]) -> dict[Any, Any] | None:
     """A list of scalars as {comparison key: value} (strings compared case-insensitively); None otherwise."""
-    if all(type(v) is str for v in values):  # lists of ids: the common case, without a call per element
-        return {v.lower(): v for v in values}
+    if set(map(type, values)) <= _STR:  # lists of ids: the common case, without a Python step per element
+        return dict(zip(map(str.lower, values), values, strict=True))
     if all(_scalar(v) for v in values):
         return {_set_key(v): v for v in values}
     return None
@@ -131,10 +151,11 @@ def _as_set(values: list[Any]) -> dict[Any, Any] | None:
 def _diff_lists(before: list[Any], after: list[Any], path: str, refs: tuple[str, ...] = ()) -> list[Change]:
     old, new = _as_set(before), _as_set(after)
     if old is not None and new is not None:
-        added = [new[k] for k in new if k not in old]
-        removed = [old[k] for k in old if k not in new]
-        if not added and not removed:
+        gained, lost = new.keys() - old.keys(), old.keys() - new.keys()
+        if not gained and not lost:
             return []  # same members in another order
+        added = [new[k] for k in new if k in gained] if gained else []
+        removed = [old[k] for k in old if k in lost] if lost else []
         return [Change(path, "members", before=before, after=after, added=added, removed=removed, refs=refs)]
     key_field = _match_key(before, after) if before or after else None
     if key_field is not None:
@@ -165,10 +186,15 @@ def diff_records(before: dict[str, Any], after: dict[str, Any], noise: Iterable[
     children_before = before.get("children") or {}
     children_after = after.get("children") or {}
     for name in sorted(set(children_before) | set(children_after)):
-        child_changes = _diff_lists(
-            list(children_before.get(name, [])), list(children_after.get(name, [])), name
-        )
+        old, new = _list(children_before.get(name)), _list(children_after.get(name))
+        if old == new:  # most children of a modified object are unchanged: one comparison in C
+            continue
+        child_changes = _diff_lists(old, new, name)
         for change in child_changes:
             change.object_ids = change.kind == "members"  # a child list of ids: members, owners...
         changes += child_changes
-    return [c for c in changes if not is_noise(c.path, noise)]
+    return [c for c in changes if not is_noise(c.path, noise)] if noise else changes
+
+
+def _list(value: Any) -> list[Any]:
+    return value if type(value) is list else list(value or [])

@@ -19,11 +19,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import orjson
+
 from entrasnap import catalog
 from entrasnap.catalog.model import ResourceType
 from entrasnap.services import risk
-from entrasnap.services.changes import Change, diff_records, is_noise
-from entrasnap.services.ids import is_guid
+from entrasnap.services.changes import Change, diff_records, is_noise_cached
+from entrasnap.services.ids import GUID, is_guid
 from entrasnap.services.risk import Flag
 from entrasnap.services.timeline import NAME_TYPES, CachedRepository, SnapshotView
 from entrasnap.store import SnapshotRecord
@@ -52,7 +54,11 @@ class PropertyChange:
     def _find_guids(self) -> set[str]:
         found = {r for r in self.change.refs if is_guid(r)}
         if self.change.kind == "members":
-            found |= {v for v in self.change.added + self.change.removed if is_guid(v)}
+            values = self.change.added + self.change.removed
+            if set(map(type, values)) <= _STR:  # ids: matched without a Python step per element
+                found.update(filter(GUID.fullmatch, values))
+            else:
+                found |= {v for v in values if is_guid(v)}
         else:
             found |= _guids_in(self.change.before) | _guids_in(self.change.after)
         return {g.lower() for g in found}
@@ -76,6 +82,8 @@ class PropertyChange:
             out["risks"] = [f.as_json() for f in self.flags]
         return out
 
+
+_STR = frozenset({str})
 
 # Properties whose GUID is the object's (or element's) own identity, not a reference to a named object.
 OWN_IDS = frozenset({"id", "keyId", "appRoleId"})
@@ -385,19 +393,62 @@ def compare(
     _forked.update(cache=cache, all_properties=all_properties)
     try:
         with multiprocessing.get_context("fork").Pool(min(workers, len(batches))) as pool:
-            return [c for done in pool.imap(_compare_forked, batches) for c in done]
+            return [_unflat(c) for done in pool.imap(_compare_forked, batches) for c in done]
     finally:
         _forked.clear()
 
 
-def _compare_forked(batch: list[Job]) -> list[Compared]:
-    return _compare_batch(_forked["cache"], batch, _forked["all_properties"])
+def _compare_forked(batch: list[Job]) -> list[Any]:
+    return [_flat(item) for item in _compare_batch(_forked["cache"], batch, _forked["all_properties"])]
+
+
+# Results cross from worker processes as plain tuples: pickle handles those without a Python call per
+# object (a large diff returns tens of thousands of changes).
+
+
+def _flat(item: Compared) -> Any:
+    change, noise_only = item
+    if change is None:
+        return noise_only
+    changes = [
+        (
+            c.path,
+            c.kind,
+            c.before,
+            c.after,
+            c.added,
+            c.removed,
+            c.refs,
+            c.object_ids,
+            pc.noise,
+            pc.flags,
+            pc._guids,
+        )
+        for pc in change.changes
+        for c in (pc.change,)
+    ]
+    return change.id, change.name, change.flags, changes, change.label
+
+
+def _unflat(flat: Any) -> Compared:
+    if isinstance(flat, bool):
+        return None, flat
+    oid, name, flags, changes, label = flat
+    return ObjectChange(
+        oid,
+        name,
+        flags,
+        [PropertyChange(Change(*c[:8]), c[8], {}, c[9], c[10]) for c in changes],
+        label,
+    ), False
 
 
 def _compare_batch(cache: CachedRepository, batch: list[Job], all_properties: bool) -> list[Compared]:
-    loaded = cache.get_many(h for job in batch for h in (job[1], job[2]))
+    # Read as bytes, decoded pair by pair: each pair is compared while still in the CPU's caches.
+    data = cache.repository.get_many_data(h for job in batch for h in (job[1], job[2]))
+    loads = orjson.loads
     return [
-        _modified(catalog.BY_KEY[key], loaded[h_before], loaded[h_after], oid, name, all_properties)
+        _modified(catalog.BY_KEY[key], loads(data[h_before]), loads(data[h_after]), oid, name, all_properties)
         for key, h_before, h_after, oid, name in batch
     ]
 
@@ -412,7 +463,7 @@ def _modified(
 ) -> Compared:
     """One modified object's shown changes and flags (None when its only changes are noise)."""
     changes = [
-        PropertyChange(c, noise=is_noise(c.path, rtype.noise))
+        PropertyChange(c, noise=is_noise_cached(c.path, rtype.noise))
         for c in diff_records(record_before, record_after)
     ]
     flags = risk.assess(rtype.key, "modified", record_before, record_after)

@@ -378,6 +378,12 @@ class Repository:
 
     def get(self, hash_hex: str) -> Any:
         """The JSON value stored under a hash, after checking the content still has that hash."""
+        value = orjson.loads(self.get_data(hash_hex))  # the same values as json.loads, several times faster
+        self._learn(value)
+        return value
+
+    def get_data(self, hash_hex: str) -> bytes:
+        """The canonical JSON bytes stored under a hash (checked as get() does), not decoded."""
         if not HASH_RE.match(hash_hex):
             raise StoreError(f"not an object hash: {hash_hex!r}")
         hinted = self._hint(hash_hex)
@@ -393,9 +399,7 @@ class Repository:
                     f"object {hash_hex} is damaged (content does not match its hash, {pack_key(indexed[0])})"
                 )
             self._hints[hash_hex] = indexed
-        value = orjson.loads(data)  # the same values as json.loads, several times faster
-        self._learn(value)
-        return value
+        return data
 
     def _read_verified(self, hash_hex: str, location: Location) -> bytes | None:
         """The object's canonical bytes at a location, or None when they are absent or not that object."""
@@ -429,9 +433,18 @@ class Repository:
     def get_many(self, hashes: Iterable[str]) -> dict[str, Any]:
         """get() for many objects: on local storage each pack is opened once and read in offset order
         (a year-apart diff reads tens of thousands of objects). Anything unusual falls back to get()."""
+        found = self.get_many_data(hashes)
+        for hash_hex, data in found.items():
+            found[hash_hex] = value = orjson.loads(data)
+            self._learn(value)
+        return found
+
+    def get_many_data(self, hashes: Iterable[str]) -> dict[str, Any]:
+        """get_data() for many objects, read as get_many() reads them (a caller may decode each one
+        just before using it, while it is still in the CPU's caches)."""
         wanted = list(dict.fromkeys(hashes))
         if getattr(self.backend, "remote", False):
-            return {h: self.get(h) for h in wanted}
+            return {h: self.get_data(h) for h in wanted}
         by_pack: dict[str, list[tuple[int, int, str]]] = {}
         found: dict[str, Any] = {}
         for hash_hex in wanted:
@@ -461,11 +474,10 @@ class Repository:
                     continue
                 if base is None and hash_hex in bases:
                     self._keep_base(hash_hex, data)
-                found[hash_hex] = value = orjson.loads(data)
-                self._learn(value)
+                found[hash_hex] = data
         finally:
             self._prefetched.clear()
-        return {h: found[h] if h in found else self.get(h) for h in wanted}
+        return {h: found[h] if h in found else self.get_data(h) for h in wanted}
 
     def _prefetch(self, bases: list[delta.Base], have: set[str]) -> set[str]:
         """Read the bases of deltas (and theirs, down their chains) that neither ``have`` nor the cache

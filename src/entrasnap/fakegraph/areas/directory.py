@@ -14,6 +14,7 @@ from datetime import timedelta
 from entrasnap.fakegraph.areas.users import SKU_E3, SKU_E5
 from entrasnap.fakegraph.context import EPOCH, Context
 from entrasnap.fakegraph.licensing import effective
+from entrasnap.fakegraph.odata import bad_request
 from entrasnap.fakegraph.resource import BETA, P1, P2, V1, Expansion, Resource, reads
 from entrasnap.fakegraph.state import JSON, Store, isotime
 
@@ -511,6 +512,21 @@ def _group_setting_created(store: Store, obj: JSON, params: dict[str, str]) -> J
     return obj
 
 
+def _group_specific_setting_created(store: Store, obj: JSON, params: dict[str, str]) -> JSON:
+    """A group's own setting: only on a Microsoft 365 group ("Group-specific settings apply to only
+    Microsoft 365 groups", https://learn.microsoft.com/graph/api/resources/groupsetting) or a cloud
+    security group (Group.Security.Policies, https://learn.microsoft.com/graph/api/group-post-settings);
+    never on a group synchronized from on-premises that is not a Microsoft 365 group."""
+    groups = store.sets.get("groups")
+    group = groups.get(params.get("id", "")) if groups is not None else None
+    if group is not None and group.get("onPremisesSyncEnabled") and "Unified" not in group["groupTypes"]:
+        raise bad_request(
+            "Group-specific settings apply only to Microsoft 365 groups and cloud security groups.",
+            "Request_BadRequest",
+        )
+    return _group_setting_created(store, obj, params)
+
+
 def _definition_created(store: Store, obj: JSON, params: dict[str, str]) -> JSON:
     """Graph names a definition ``{attributeSet}_{name}``."""
     obj["id"] = f"{obj.get('attributeSet')}_{obj.get('name')}"
@@ -639,7 +655,7 @@ RESOURCES = [
         methods=_GET_POST,
         item_methods=_SETTING_ITEM,
         page_size=None,
-        on_create=_group_setting_created,
+        on_create=_group_specific_setting_created,
         extra={"stamps": ()},
     ),
     Resource(
@@ -652,7 +668,7 @@ RESOURCES = [
         methods=_GET_POST,
         item_methods=_SETTING_ITEM,
         page_size=None,
-        on_create=_group_setting_created,
+        on_create=_group_specific_setting_created,
         extra={"stamps": ()},
     ),
     Resource(
@@ -1157,6 +1173,7 @@ def _settings(store: Store, ctx: Context) -> None:
                 "values": [{"name": n, "value": changed.get(n, d)} for n, _, d, _ in values],
             },
         )
+    # group-specific settings: only on Microsoft 365 groups (see _group_specific_setting_created)
     unified = [g for g in group_ids if "Unified" in groups.objects[g]["groupTypes"]] if groups else []
     for gid in ctx.sample(unified, max(1, len(unified) // 10)):
         store.add(
