@@ -380,3 +380,18 @@ def test_get_many_reads_chained_bases_pack_by_pack(tmp_path: Path) -> None:
     fresh.backend.read_ranges = many  # type: ignore[method-assign]
     assert fresh.get_many([line[7][0]])[line[7][0]] == repo.get(line[7][0])
     assert [kind for kind, _ in reads] == ["many"] * 4  # the chunk, then one read per level of its chain
+
+
+def test_reading_a_line_in_order_inflates_each_version_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = new_repo(tmp_path / "r")
+    records = [take(repo, day + 1, groups) for day, groups in enumerate(daily_one_change(8))]
+    line = line_of(Repository.open(LocalBackend(tmp_path / "r")), records)
+    expected = [repo.get(h)["entries"] for h, _, _ in line]
+    fresh = Repository.open(LocalBackend(tmp_path / "r"))
+    inflated: list[int] = []
+    inflate = delta.inflate
+    monkeypatch.setattr(delta, "inflate", lambda body, base: inflated.append(1) or inflate(body, base))
+    assert [fresh.get(h)["entries"] for h, _, _ in line] == expected
+    assert len(inflated) == 7  # versions 1..7, each once: an even version is kept for the ones after it

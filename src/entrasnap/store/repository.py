@@ -423,12 +423,17 @@ class Repository:
 
     def _verified(self, hash_hex: str, base: delta.Base | None, body: bytes) -> bytes | None:
         """The canonical bytes of an unsealed object (a delta inflated through its base), or None when
-        they are not that object."""
+        they are not that object. An even version of a line (the kind later versions are deltas of) is
+        kept as a base: reading a line in order (history) then inflates each version once."""
         try:
             data = body if base is None else delta.inflate(body, self.base_bytes(base, hash_hex))
         except DamagedError:
             return None
-        return data if self.codec.object_id(data) == hash_hex else None
+        if self.codec.object_id(data) != hash_hex:
+            return None
+        if base is not None and base.version and not base.version & 1:
+            self._keep_base(hash_hex, data)
+        return data
 
     def get_many(self, hashes: Iterable[str]) -> dict[str, Any]:
         """get() for many objects: on local storage each pack is opened once and read in offset order
