@@ -61,7 +61,10 @@ def test_child_continuation_pages_are_read_together(fakegraph: RunningFakeGraph,
 
 
 def _without_expansion(types: list[ResourceType]) -> list[ResourceType]:
-    return [replace(t, children=tuple(replace(c, expand=False) for c in t.children)) for t in types]
+    return [
+        replace(t, children=tuple(replace(c, expand=False, from_delta=False) for c in t.children))
+        for t in types
+    ]
 
 
 def test_expanded_children_equal_per_parent_reads(fakegraph: RunningFakeGraph, tmp_path: Path) -> None:
@@ -331,3 +334,38 @@ def test_group_policies_come_expanded_with_their_assignments(
     refused = _snapshot_as(fakegraph, tmp_path / "refused", types, roles)
     for key in keys[1:]:
         assert refused["types"][key]["status"] == "forbidden", refused["types"][key]
+
+
+def test_group_members_come_from_the_initial_delta_round(fakegraph: RunningFakeGraph, tmp_path: Path) -> None:
+    """A full read of groups takes every member list from /groups/delta's initial round (a long list spread
+    over several pages is joined) and owners from the list pages: the same records as expanding members on
+    the list and reading per group those that reached Graph's cap of 20, with fewer requests."""
+    from entrasnap.collect.incremental import delta_params
+
+    store = fakegraph.store
+    groups = store.sets["groups"].ids()
+    capped = sum(1 for g in groups if len(store.linked("groups/members", g)) >= 20)
+    assert capped > 0
+    types = [catalog.BY_KEY["groups"]]
+    assert any(c.from_delta for c in types[0].children)
+    every = [replace(types[0], children=tuple(replace(c, from_delta=False) for c in types[0].children))]
+    narrowed, full = _same_records(fakegraph, tmp_path, types, every)
+
+    rounds = 0
+    with fakegraph.client() as client:
+        url: str | None = (
+            f"/v1.0/groups/delta?{'&'.join(f'{k}={v}' for k, v in delta_params(types[0]).items())}"
+        )
+        while url:
+            rounds += 1
+            url = client.get(url).json().get("@odata.nextLink")
+    saved = full["types"]["groups"]["requests"] - narrowed["types"]["groups"]["requests"]
+    assert (
+        saved == 1 + capped - rounds > 0
+    )  # the delta link from "latest" and the capped lists, for the round
+    assert narrowed["types"]["groups"]["children"] == full["types"]["groups"]["children"]
+
+    fakegraph.fake.engine.delta_member_slice = 7  # most member lists over several pages
+    sliced, _ = _snapshot(fakegraph, tmp_path / "sliced", types, Options())
+    assert sliced["types"]["groups"]["requests"] > narrowed["types"]["groups"]["requests"] + 10
+    assert contents(tmp_path / "sliced", sliced) == contents(tmp_path / "every", full)

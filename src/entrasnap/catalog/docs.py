@@ -29,7 +29,7 @@ def _children(rtype: ResourceType) -> str:
         if child.permission and child.permission != rtype.permission:
             text += f"; {child.permission}"
         if child.delta:
-            text += "; delta"
+            text += "; delta" + (", read in full from the delta query" if child.from_delta else "")
         if child.only:
             text += f"; where `{child.only}` is not empty"
         if child.without:

@@ -66,6 +66,9 @@ class Child:
     license: str | None = None
     page_size: int | None = None  # $top; default 999 for refs (directory objects), none for objects
     delta: bool = False  # the parent's delta query reports changes to it (``<name>@delta``, in $select)
+    # a full read takes it from the parent's initial delta round (which also gives the next delta link):
+    # complete lists, a long one spread over several pages, instead of $expand or a request per parent
+    from_delta: bool = False
     # read with the parent's list pages (``$expand=<name>($select=id)`` for refs, ``$expand=<name>`` for
     # objects), and per parent only where the expanded list reached Graph's cap (20 directory objects;
     # collect.engine.EXPANDED_LIMIT)

@@ -290,8 +290,10 @@ GROUPS: tuple[ResourceType, ...] = (
         children=(
             # $expand=members($select=id),owners($select=id) on the list pages (documented: group members and
             # owners support $expand with a nested $select); at most 20 expanded objects each, so a list
-            # that reaches 20 is read per group
-            _ref("members", "/groups/{id}/members", delta=True, expand=True),
+            # that reaches 20 is read per group. A full read takes the members from the initial round of
+            # /groups/delta instead ("members@delta", https://learn.microsoft.com/graph/api/group-delta),
+            # whole however many they are, and expands them only if that round fails
+            Child("members", "/groups/{id}/members", delta=True, expand=True, from_delta=True),
             _ref("owners", "/groups/{id}/owners", expand=True),
             # "Group-specific settings apply to only Microsoft 365 groups"
             # (https://learn.microsoft.com/graph/api/resources/groupsetting); the one exception,
