@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 RECORD_SHARE = 0.5
 CHUNK_SHARE = 0.2
 MANIFEST_SHARE = 0.5
-"""A new version is stored as a delta when that takes at most this share of its full stored size.
+"""A new version is stored as a delta when that takes at most this share of its full stored size
+(chunks and manifests: in a version-3 repository; lines use repository.LINE_SHARE).
 Every version of a delta is against the same full base (a star), so deltas grow with the changes
 since that base; a lower share stores a new full object sooner. Chunks change most often (one entry
 per changed object, in ~64-entry chunks), so they rebase soonest: measured on a year of daily
