@@ -63,8 +63,20 @@ class Holding(httpx.AsyncBaseTransport):
         await self.inner.aclose()
 
 
-def _snapshot(fg: RunningFakeGraph, store: Path, keys: list[str], transport: Holding) -> dict[str, object]:
-    types = [replace(t, page_size=10) if t.key == "groups" else t for t in catalog.resolve(keys)]
+def _snapshot(
+    fg: RunningFakeGraph, store: Path, keys: list[str], transport: Holding, *, from_delta: bool = True
+) -> dict[str, object]:
+    """A snapshot of ``keys`` through ``transport``, the group list in pages of 10 (without member lists
+    from /groups/delta unless ``from_delta``)."""
+    types = catalog.resolve(keys)
+    groups = replace(
+        catalog.BY_KEY["groups"],
+        page_size=10,
+        children=tuple(
+            c if from_delta else replace(c, from_delta=False) for c in catalog.BY_KEY["groups"].children
+        ),
+    )
+    types = [groups if t.key == "groups" else t for t in types]
 
     async def go() -> dict[str, object]:
         async with GraphClient(fg.url, StaticToken(fg.token()), transport=transport) as client:
@@ -112,10 +124,11 @@ def test_children_of_a_page_are_read_while_the_next_pages_arrive(
 def test_scoped_types_read_their_parents_while_the_parent_type_is_read(
     fakegraph: RunningFakeGraph, tmp_path: Path
 ) -> None:
-    """Every group list page after the first is held until PIM for groups is asked about a group."""
+    """Every group list page after the first is held until PIM for groups is asked about a group (member
+    lists read per group: the list is the only read of the groups)."""
     keys = ["groups", "groupEligibilitySchedules", "groupAssignmentSchedules"]
     transport = Holding(_later_groups_page, lambda r: _is_batch_for(r, "privilegedAccess/group"))
-    record = _snapshot(fakegraph, tmp_path / "s", keys, transport)
+    record = _snapshot(fakegraph, tmp_path / "s", keys, transport, from_delta=False)
 
     assert record["status"] == "complete"
     assert transport.holds > 0 and transport.gave_up == 0
@@ -123,6 +136,24 @@ def test_scoped_types_read_their_parents_while_the_parent_type_is_read(
     assert isinstance(types, dict)
     assert types["groups"]["count"] == len(list(fakegraph.store.sets["groups"].after()))
     assert all(types[k]["status"] == "ok" for k in keys)
+
+
+def _groups_list_page(request: httpx.Request) -> bool:
+    return request.method == "GET" and request.url.path.endswith("/groups")
+
+
+def test_scoped_types_start_on_the_objects_of_the_initial_delta_round(
+    fakegraph: RunningFakeGraph, tmp_path: Path
+) -> None:
+    """A full read of groups starts with the initial round of /groups/delta (for the member lists): PIM for
+    groups reads its groups from it, before the group list is asked for at all."""
+    keys = ["groups", "groupEligibilitySchedules"]
+    assert any(c.from_delta for c in catalog.BY_KEY["groups"].children)
+    transport = Holding(_groups_list_page, lambda r: _is_batch_for(r, "privilegedAccess/group"))
+    record = _snapshot(fakegraph, tmp_path / "s", keys, transport)
+
+    assert record["status"] == "complete"
+    assert transport.holds > 0 and transport.gave_up == 0
 
 
 class FailingLaterPages(Holding):
@@ -141,7 +172,7 @@ def test_a_scoped_type_whose_parent_type_fails_midway_fails_too(
     """The PIM types have read the first page's groups when the group list fails: incomplete, so an error."""
     keys = ["groups", "groupEligibilitySchedules"]
     transport = FailingLaterPages(_later_groups_page, lambda r: _is_batch_for(r, "privilegedAccess/group"))
-    record = _snapshot(fakegraph, tmp_path / "s", keys, transport)
+    record = _snapshot(fakegraph, tmp_path / "s", keys, transport, from_delta=False)
 
     types = record["types"]
     assert isinstance(types, dict)

@@ -346,7 +346,8 @@ class Collector:
         self, rtype: ResourceType, children: tuple[Child, ...], result: TypeResult
     ) -> tuple[str | None, Inline | None]:
         """The initial round of the type's delta query: its delta link and the ``children`` of every object
-        it returns (``<name>@delta``), as stored; (None, None) if the round fails.
+        it returns (``<name>@delta``), as stored; (None, None) if the round fails. Its objects are also
+        the parents of the type's scoped types, which need not wait for the list read that follows.
 
         A long list is spread over several pages, each repeating its object with the next part of the list
         (https://learn.microsoft.com/graph/delta-query-groups): the parts are joined. Only ids are kept,
@@ -368,6 +369,7 @@ class Collector:
                     if "@removed" in item or item.get(rtype.id_field) is None:
                         continue
                     oid = str(item[rtype.id_field])
+                    self._remember_parent(rtype, oid, item)  # scoped types start on it now
                     for child in children:
                         ids = lists.setdefault((oid, child.name), [])
                         for entry in item.get(f"{child.name}@delta") or ():
