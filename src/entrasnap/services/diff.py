@@ -271,28 +271,54 @@ def differing_entries(
     A chunk in both snapshots holds the same entries on both sides, and an id is in one chunk only:
     everything outside the returned maps is unchanged.
     """
+    old: dict[str, Entry] = {}
+    new: dict[str, Entry] = {}
+    for chunks_before, chunks_after in _differing_chunks(cache, before, after, key, steps=1):
+        old.update(_read_entries(cache, chunks_before))
+        new.update(_read_entries(cache, chunks_after))
+    return old, new
+
+
+SLICE = 32  # manifest chunks per side read in one step when planning a type
+
+
+def _differing_chunks(
+    cache: CachedRepository, before: SnapshotRecord, after: SnapshotRecord, key: str, steps: int = 0
+) -> list[tuple[list[str], list[str]]]:
+    """The chunks of ``key`` that are not in both snapshots, BEFORE's and AFTER's, cut into ``steps``
+    parts (0: about SLICE chunks per side each). Both sides' chunks are in id order, so the two entries
+    of an object mostly come in the same part."""
     chunks_before = list(cache.chunks(before, key))
     chunks_after = list(cache.chunks(after, key))
     common = set(chunks_before) & set(chunks_after)
+    only_before = [c for c in chunks_before if c not in common]
+    only_after = [c for c in chunks_after if c not in common]
+    steps = steps or max(1, -(-max(len(only_before), len(only_after)) // SLICE))
+    size_before, size_after = -(-len(only_before) // steps), -(-len(only_after) // steps)
+    return [
+        (
+            only_before[step * size_before : (step + 1) * size_before],
+            only_after[step * size_after : (step + 1) * size_after],
+        )
+        for step in range(steps)
+    ]
 
-    def read(chunks: list[str]) -> dict[str, Entry]:
-        out: dict[str, Entry] = {}
-        values = cache.get_many((c for c in chunks if c not in common), keep=True)
-        for value in values.values():
-            entries = value["entries"]
-            if min(map(len, entries), default=3) >= 3:
-                try:  # string ids: the entries are taken apart in C
-                    ids = map(str.lower, map(itemgetter(0), entries))
-                    hashes = map(str, map(itemgetter(1), entries))
-                    out.update(zip(ids, zip(hashes, map(itemgetter(2), entries), strict=True), strict=True))
-                    continue
-                except TypeError:
-                    pass
-            for entry in entries:
-                out[str(entry[0]).lower()] = (str(entry[1]), entry[2] if len(entry) > 2 else None)
-        return out
 
-    return read(chunks_before), read(chunks_after)
+def _read_entries(cache: CachedRepository, chunks: list[str]) -> dict[str, Entry]:
+    out: dict[str, Entry] = {}
+    for value in cache.get_many(chunks, keep=True).values():
+        entries = value["entries"]
+        if min(map(len, entries), default=3) >= 3:
+            try:  # string ids: the entries are taken apart in C
+                ids = map(str.lower, map(itemgetter(0), entries))
+                hashes = map(str, map(itemgetter(1), entries))
+                out.update(zip(ids, zip(hashes, map(itemgetter(2), entries), strict=True), strict=True))
+                continue
+            except TypeError:
+                pass
+        for entry in entries:
+            out[str(entry[0]).lower()] = (str(entry[1]), entry[2] if len(entry) > 2 else None)
+    return out
 
 
 def _ids(entries: dict[str, Entry], ids: Iterable[str]) -> list[tuple[str, Entry]]:
@@ -361,15 +387,34 @@ def _plan_type(
     rtype: ResourceType,
     comparer: Comparer,
 ) -> TypeDiff:
-    """A type's added and removed objects; the modified ones go to ``comparer`` (first, so that they
-    are compared while the others are listed)."""
+    """A type's added and removed objects; the modified ones go to ``comparer`` as soon as both their
+    entries are read (so that they are compared while the rest is read and listed)."""
     key = rtype.key
     result = TypeDiff(rtype, "ok", "ok")
-    old, new = differing_entries(cache, before, after, key)
+    old: dict[str, Entry] = {}
+    new: dict[str, Entry] = {}
+    parts = _differing_chunks(cache, before, after, key)
+    done = 0
+    for step, (chunks_before, chunks_after) in enumerate(parts, 1):
+        part_old, part_new = _read_entries(cache, chunks_before), _read_entries(cache, chunks_after)
+        old.update(part_old)
+        new.update(part_new)
+        # Objects whose two entries are now both known (each found once: in this step's AFTER part,
+        # or in its BEFORE part when the AFTER entry came earlier).
+        jobs = [
+            (key, was[0], entry[0], oid, entry[1])
+            for oid, entry in part_new.items()
+            if (was := old.get(oid)) is not None and was[0] != entry[0]
+        ]
+        jobs += [
+            (key, was[0], entry[0], oid, entry[1])
+            for oid, was in part_old.items()
+            if oid not in part_new and (entry := new.get(oid)) is not None and was[0] != entry[0]
+        ]
+        done += len(jobs)
+        comparer.add(jobs, more=done * (len(parts) - step) // step)  # more: expected from the rest
     if not old and not new:
         return result
-    changed = [oid for oid, entry in new.items() if (was := old.get(oid)) is not None and was[0] != entry[0]]
-    comparer.add([(key, old[oid][0], digest, oid, name) for oid, (digest, name) in _ids(new, changed)])
     for oid, (digest, name) in _ids(new, new.keys() - old.keys()):
         labelled = _needs_label(rtype, name)
         record = cache.get(digest) if labelled or risk.has_rules(key, "added") else None
@@ -386,8 +431,12 @@ def _plan_type(
 
 
 def _add_modified(results: list[TypeDiff], jobs: list[Job], compared: list[Compared]) -> None:
+    """Each type's modified objects by name, then id (as ``_ids`` orders the others)."""
     by_key = {r.rtype.key: r for r in results}
-    for job, (change, noise_only) in zip(jobs, compared, strict=True):
+    pairs = sorted(
+        zip(jobs, compared, strict=True), key=lambda pair: ((pair[0][4] or "").casefold(), pair[0][3])
+    )
+    for job, (change, noise_only) in pairs:
         result = by_key[job[0]]
         result.noise_only += noise_only
         if change is not None:
@@ -415,13 +464,15 @@ class Comparer:
         self._pending: list[AsyncResult[list[Any]]] = []
         self._pool: Pool | None = None
 
-    def add(self, jobs: list[Job]) -> None:
+    def add(self, jobs: list[Job], more: int = 0) -> None:
+        """Jobs to compare, in any order; ``more``: how many more are expected soon (an estimate)."""
         self.jobs += jobs
         if self._pool is None and self.jobs:
             count = self.workers
             if count is None:
                 forkable = "fork" in multiprocessing.get_all_start_methods() and sys.platform == "linux"
-                count = min(os.cpu_count() or 1, 4) if forkable and len(self.jobs) >= PARALLEL_FROM else 1
+                big = len(self.jobs) + more >= PARALLEL_FROM
+                count = min(os.cpu_count() or 1, 4) if forkable and big else 1
             if count > 1:
                 _forked.update(cache=self.cache, all_properties=self.all_properties)
                 self._pool = multiprocessing.get_context("fork").Pool(count)
