@@ -423,10 +423,10 @@ def test_newer_format_or_wrong_key_cannot_be_checked(
     root, _ = repo
     monkeypatch.delenv("ENTRASNAP_ENCRYPTION_KEY", raising=False)
     config = json.loads((root / "config.json").read_bytes())
-    (root / "config.json").write_bytes(canonical_bytes({**config, "version": 4}))
+    (root / "config.json").write_bytes(canonical_bytes({**config, "version": 5}))
     result = cli("check", "--store", root)
     assert result.exit_code == 2
-    one_error_line(result, "format version 4", "upgrade entrasnap")
+    one_error_line(result, "format version 5", "upgrade entrasnap")
     encrypted = tmp_path / "encrypted"
     build(encrypted, parse_key(generate_key()))
     monkeypatch.setenv("OTHER_KEY", generate_key())

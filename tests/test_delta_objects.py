@@ -289,3 +289,109 @@ def test_inflate_refuses_the_wrong_base() -> None:
     assert delta.inflate(body, base) == data
     with pytest.raises(delta.DamagedError):
         delta.inflate(body, base + b" ")
+
+
+def daily_one_change(count: int, rotate: bool = False) -> list[list[dict[str, Any]]]:
+    """150 groups; each day group 0 (in the same manifest chunk every day) gets a new description, or
+    with ``rotate`` six groups, others each day."""
+    out = []
+    for day in range(count):
+        changed = {(day * 6 + k) % 150 for k in range(6)} if rotate else {0}
+        out.append([group(i, range(i, i + 20), f"day {day}" if i in changed else "") for i in range(150)])
+    return out
+
+
+def line_of(repo: Repository, records: list[SnapshotRecord]) -> list[tuple[str, int, str | None]]:
+    """(hash, version, base) of the chunk holding group 0 in each snapshot."""
+    out = []
+    for record in records:
+        chunk = next(c for c in repo.chunks(record, "groups") if group(0, [])["id"] in str(repo.get(c)))
+        path, offset, length = stored_at(repo.backend.root, chunk)  # type: ignore[attr-defined]
+        base, _ = delta.split(path.read_bytes()[offset : offset + length])
+        out.append((chunk, base.version if base else 0, base.id if base else None))
+    return out
+
+
+def test_chunks_form_lines_of_skip_deltas_that_read_check_and_prune(tmp_path: Path) -> None:
+    repo = new_repo(tmp_path / "r")
+    history = daily_one_change(9)
+    records = [take(repo, day + 1, groups) for day, groups in enumerate(history)]
+    line = line_of(repo, records)
+    assert [v for _, v, _ in line] == list(range(9))  # one version a day, the first full
+    by_version = {v: h for h, v, _ in line}
+    assert [b for _, _, b in line[1:]] == [by_version[v & (v - 1)] for v in range(1, 9)]  # 3 -> 2, 7 -> 6 …
+    assert Repository.open(LocalBackend(tmp_path / "r")).get(line[7][0]) == repo.get(line[7][0])
+    assert content(Repository.open(LocalBackend(tmp_path / "r"))) == [
+        (r.id, [(g["id"], g) for g in groups]) for r, groups in zip(records, history, strict=True)
+    ]
+    assert check(LocalBackend(tmp_path / "r"), read_data=True).exit_code() == 0
+    forget(repo, records[:7])  # version 7 reads through versions 6, 4 and 0 of forgotten snapshots
+    sweep.execute(repo, sweep.plan(Repository.open(LocalBackend(tmp_path / "r")), max_unused=0.0))
+    kept = Repository.open(LocalBackend(tmp_path / "r"))
+    assert {line[v][0] for v in (0, 4, 6, 7, 8)} <= set(stored_bases(kept))
+    assert line[5][0] not in stored_bases(kept)
+    assert content(kept) == [
+        (r.id, [(g["id"], g) for g in history[i]]) for i, r in [(7, records[7]), (8, records[8])]
+    ]
+    assert check(LocalBackend(tmp_path / "r"), read_data=True).exit_code() == 0
+
+
+def test_skip_delta_lines_store_less_than_a_star_and_format_3_keeps_stars(tmp_path: Path) -> None:
+    sizes = {}
+    for version in (3, 4):
+        root = tmp_path / str(version)
+        new_repo(root)
+        config = json.loads((root / "config.json").read_bytes())
+        (root / "config.json").write_bytes(canonical_bytes({**config, "version": version}))
+        repo = Repository.open(LocalBackend(root, fsync=False))
+        records = [
+            take(repo, day + 1, groups) for day, groups in enumerate(daily_one_change(24, rotate=True))
+        ]
+        bases = stored_bases(repo)
+        chained = [h for h, b in bases.items() if b is not None and bases[b] is not None]
+        assert bool(chained) == (version == 4)  # format 3: every base is a full object
+        chunks = {c for r in records[1:] for c in repo.chunks(r, "groups")} - set(
+            repo.chunks(records[0], "groups")
+        )
+        sizes[version] = sum(stored_at(root, c)[2] for c in chunks)  # the chunks of days 2 to 24
+        assert check(LocalBackend(root), read_data=True).exit_code() == 0
+    assert sizes[4] < 0.75 * sizes[3]
+
+
+def test_get_many_reads_chained_bases_pack_by_pack(tmp_path: Path) -> None:
+    repo = new_repo(tmp_path / "r")
+    records = [take(repo, day + 1, groups) for day, groups in enumerate(daily_one_change(8))]
+    fresh = Repository.open(LocalBackend(tmp_path / "r"))
+    line = line_of(Repository.open(LocalBackend(tmp_path / "r")), records)
+    assert line[7][1] == 7  # through versions 6, 4 and 0
+    assert line[7][0] in fresh.chunks(fresh.snapshots()[7], "groups")  # where chunks are: the manifest's
+    reads: list[tuple[str, str]] = []
+    read_range, read_ranges = fresh.backend.read_range, fresh.backend.read_ranges
+
+    def one(key: str, offset: int, length: int) -> bytes:
+        reads.append(("one", key))
+        return read_range(key, offset, length)
+
+    def many(key: str, ranges: list[tuple[int, int]]) -> list[bytes]:
+        reads.append(("many", key))
+        return read_ranges(key, ranges)
+
+    fresh.backend.read_range = one  # type: ignore[method-assign]
+    fresh.backend.read_ranges = many  # type: ignore[method-assign]
+    assert fresh.get_many([line[7][0]])[line[7][0]] == repo.get(line[7][0])
+    assert [kind for kind, _ in reads] == ["many"] * 4  # the chunk, then one read per level of its chain
+
+
+def test_reading_a_line_in_order_inflates_each_version_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = new_repo(tmp_path / "r")
+    records = [take(repo, day + 1, groups) for day, groups in enumerate(daily_one_change(8))]
+    line = line_of(Repository.open(LocalBackend(tmp_path / "r")), records)
+    expected = [repo.get(h)["entries"] for h, _, _ in line]
+    fresh = Repository.open(LocalBackend(tmp_path / "r"))
+    inflated: list[int] = []
+    inflate = delta.inflate
+    monkeypatch.setattr(delta, "inflate", lambda body, base: inflated.append(1) or inflate(body, base))
+    assert [fresh.get(h)["entries"] for h, _, _ in line] == expected
+    assert len(inflated) == 7  # versions 1..7, each once: an even version is kept for the ones after it

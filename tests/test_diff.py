@@ -345,6 +345,25 @@ def test_worker_processes_give_the_same_diff(world: World, monkeypatch: pytest.M
     assert one["summary"]["modified"] >= 2 and two == one
 
 
+def test_types_read_in_steps_give_the_same_diff(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from entrasnap.services import diff as diff_module
+
+    whole = _diff(world, 0, 2, workers=1).as_json()
+    steps: list[int] = []
+    original = diff_module._differing_chunks
+
+    def counted(*args: Any, **kwargs: Any) -> list[tuple[list[str], list[str]]]:
+        parts = original(*args, **kwargs)
+        steps.append(len(parts))
+        return parts
+
+    monkeypatch.setattr(diff_module, "SLICE", 1)
+    monkeypatch.setattr(diff_module, "_differing_chunks", counted)
+    for workers in (1, 2):
+        assert _diff(world, 0, 2, workers=workers).as_json() == whole
+    assert max(steps) > 1  # some type really was read chunk by chunk
+
+
 def test_changes_cross_from_workers_whole(world: World) -> None:
     from entrasnap.services.diff import _flat, _unflat
 

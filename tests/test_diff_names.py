@@ -5,7 +5,7 @@ diff read every service principal for application ids."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from entrasnap.services.changes import diff_records
 from entrasnap.services.diff import NameResolver, PropertyChange
@@ -41,6 +41,17 @@ def test_child_id_lists_are_directory_object_ids() -> None:
     assert _guids(before, after) == [("members", {GONE}, True)]
 
 
+def test_single_values_and_nested_values_name_their_guids() -> None:
+    before = {"id": "p", "object": {"owner": USER.upper(), "note": "x" * 36, "on": True, "cfg": {"id": KEY}}}
+    after = {"id": "p", "object": {"owner": GONE, "note": "y", "on": False, "cfg": {"id": KEY, "to": [SP]}}}
+    assert _guids(before, after) == [
+        ("cfg.to", {SP}, False),
+        ("note", set(), False),
+        ("on", set(), False),
+        ("owner", {USER, GONE}, False),
+    ]
+
+
 class Counting(CachedRepository):
     def __init__(self, repository: Repository) -> None:
         super().__init__(repository)
@@ -74,3 +85,46 @@ def test_unknown_object_ids_do_not_read_every_service_principal(tmp_path: Path) 
     # Without that knowledge the unknown id may be an application id: the table is read and names it.
     assert resolver.resolve({GONE, GRAPH_APP}) == {GRAPH_APP: "Microsoft Graph"}
     assert sp_hash in cache.read[before:]
+
+
+def test_names_from_a_chunk_are_those_entry_by_entry() -> None:
+    from entrasnap.services.diff import _chunk_names
+
+    found: dict[str, str] = {KEY: "Earlier"}
+    entries = [[USER.upper(), "h1", "Ann"], [SP, "h2", None], [GONE, "h3"], [KEY, "h4", "Later"]]
+    _chunk_names(entries, {USER, SP, GONE, KEY}, found)  # matched as a set
+    assert found == {KEY: "Earlier", USER: "Ann"}
+    found = {}
+    _chunk_names([["AB", "h", "First"], ["ab", "h", "Second"]], {"ab"}, found)  # equal once lower-cased
+    assert found == {"ab": "First"}
+    found = {}
+    _chunk_names([[7, "h", "Seven"], ["AB", "h", "Bee"]], {"7", "ab"}, found)  # an id that is no string
+    assert found == {"7": "Seven", "ab": "Bee"}
+
+
+class _Chunks:
+    """Just the reads differing_entries makes: chunks by snapshot, and their values."""
+
+    def __init__(self, chunks: dict[str, list[str]], values: dict[str, Any]) -> None:
+        self._chunks, self._values = chunks, values
+
+    def chunks(self, record: Any, key: str) -> list[str]:
+        return self._chunks[record]
+
+    def get_many(self, digests: Any, *, keep: bool = False) -> dict[str, Any]:
+        return {d: self._values[d] for d in digests}
+
+
+def test_entries_of_any_shape_are_read_as_entry_by_entry() -> None:
+    from entrasnap.services.diff import differing_entries
+
+    values = {
+        "common": {"entries": [["same", "h0", "Same"]]},
+        "typed": {"entries": [["Ab", "h1", "Ann", ["pack", 0, 1]], ["cd", "h2", None]]},
+        "short": {"entries": [["Ef", "h3"], ["gh", "h4", "Gee"]]},
+        "odd": {"entries": [[7, 8, "Seven"], ["IJ", "h5", "Eye"]]},
+    }
+    cache: Any = _Chunks({"before": ["common", "typed"], "after": ["common", "short", "odd"]}, values)
+    old, new = differing_entries(cache, cast(Any, "before"), cast(Any, "after"), "users")
+    assert old == {"ab": ("h1", "Ann"), "cd": ("h2", None)}
+    assert new == {"ef": ("h3", None), "gh": ("h4", "Gee"), "7": ("8", "Seven"), "ij": ("h5", "Eye")}

@@ -7,6 +7,7 @@ they replaced (hex strings and tuples) took about twice as much and fail them.
 from __future__ import annotations
 
 import hashlib
+import random
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +16,8 @@ from typing import Any
 from entrasnap.collect.engine import _take
 from entrasnap.graph import BatchResult
 from entrasnap.store import LocalBackend, Repository
-from entrasnap.store.index import Index
+from entrasnap.store.codec import PLAIN
+from entrasnap.store.index import INDEX_PREFIX, Index, index_bytes, write_index
 from entrasnap.store.writer import PendingEntries
 
 N = 5000
@@ -111,11 +113,61 @@ def test_the_index_keeps_digests_and_packed_locations() -> None:
     index = Index(_NoIndexFiles(), codec=None)  # type: ignore[arg-type]
     index.lookup(_hash(0))  # loaded (empty): later packs are recorded
 
+    blobs = [(_hash(i), i * 1000, 500 + i) for i in range(N)]  # made outside: freed tuples stay cached
+
     def build(n: int) -> Index:
-        index.record("p" * 64, [(_hash(i), i * 1000, 500 + i) for i in range(n)])
+        index.record("p" * 64, blobs[:n])
         return index
 
-    assert _retained_per_item(build) < 200  # about 155; hex str keys and location tuples took about 290
+    assert _retained_per_item(build) < 70  # about 50; a dict of digests took 155, of hex strs 290
+
+
+def _index_files(tmp_path: Path, packs: list[tuple[str, list[tuple[str, int, int]]]]) -> LocalBackend:
+    backend = LocalBackend(tmp_path / "repo")
+    Repository.init(backend)
+    for pack in packs:
+        write_index(backend, [pack], PLAIN)
+    return backend
+
+
+def index_key(codec: Any, packs: list[Any]) -> str:
+    return INDEX_PREFIX + hashlib.sha256(index_bytes(packs, codec)).hexdigest()
+
+
+def test_the_index_read_from_its_files_keeps_about_50_bytes_an_object(tmp_path: Path) -> None:
+    packs = [(f"{p:032x}", [(_hash(i), i * 100, 99) for i in range(p, N, 7)]) for p in range(7)]
+    index = Index(_index_files(tmp_path, packs), PLAIN)
+
+    def build(n: int) -> Index:
+        assert index.lookup(_hash(0)) == (f"{0:032x}", 0, 99)  # the first lookup reads every index file
+        return index
+
+    assert _retained_per_item(build) < 70  # about 50; a dict of digests and packed ints took about 155
+
+
+def test_the_index_answers_like_a_dict_of_its_files_and_the_packs_recorded_since(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    packs = [
+        (f"{p:032x}", [(_hash(rng.randrange(3000)), rng.randrange(2**39), p) for _ in range(400)])
+        for p in range(9)
+    ]
+    backend = _index_files(tmp_path, packs)
+    expected: dict[str, tuple[str, int, int]] = {}
+    by_key = {index_key(PLAIN, [pack]): pack for pack in packs}
+    for key in backend.list(INDEX_PREFIX):  # a hash listed twice: the pack read later wins
+        pack_id, blobs = by_key[key]
+        expected.update((h, (pack_id, offset, length)) for h, offset, length in blobs)
+    index = Index(backend, PLAIN)
+    assert index.lookup(_hash(5000)) is None
+    for p in range(40):  # enough to merge what was recorded into the sorted records several times
+        pack_id = f"new{p}"
+        blobs = [(_hash(rng.randrange(6000)), rng.randrange(2**39), p) for _ in range(rng.randrange(50, 900))]
+        index.record(pack_id, blobs)
+        expected.update((h, (pack_id, offset, length)) for h, offset, length in blobs)
+    assert len(expected) > 4000
+    for i in range(6500):
+        assert index.lookup(_hash(i)) == expected.get(_hash(i)), i
+    assert all(h in index for h in expected) and _hash(7000) not in index
 
 
 def test_the_index_answers_as_before() -> None:

@@ -113,7 +113,7 @@ def test_put_get_round_trip_stores_zlib_of_canonical_json_in_a_pack(tmp_path: Pa
 def test_config_is_written_and_init_refuses_an_existing_repository(tmp_path: Path) -> None:
     repo = Repository.init(LocalBackend(tmp_path / "r"))
     config = json.loads((tmp_path / "r" / "config.json").read_bytes())
-    assert config["format"] == "entrasnap-repository" and config["version"] == 3
+    assert config["format"] == "entrasnap-repository" and config["version"] == 4
     assert config["hash"] == "sha256" and config["compression"] == "zlib" and config["id"] == repo.id
     with pytest.raises(StoreError, match="already holds an entrasnap repository"):
         Repository.init(LocalBackend(tmp_path / "r"))
@@ -421,7 +421,7 @@ def test_newer_format_is_refused_with_an_upgrade_hint(tmp_path: Path) -> None:
         Repository.open(LocalBackend(tmp_path / "repo"))
     assert (
         str(info.value)
-        == "this repository has format version 7; this entrasnap reads up to 3 — upgrade entrasnap"
+        == "this repository has format version 7; this entrasnap reads up to 4 — upgrade entrasnap"
     )
 
 

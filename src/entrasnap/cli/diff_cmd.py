@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import typer
 from rich.console import Console
@@ -46,7 +46,7 @@ def choose_format(requested: str | None, output: Path | None) -> str:
 
 
 def render(result: SnapshotDiff, fmt: str, output: Path | None) -> None:
-    from entrasnap.services.render_diff import render_html, render_json, render_markdown, render_text
+    from entrasnap.services.render_diff import render_html, render_json_bytes, render_markdown, render_text
 
     if fmt == "text":
         if output is None:
@@ -57,7 +57,20 @@ def render(result: SnapshotDiff, fmt: str, output: Path | None) -> None:
                 result, Console(file=handle, highlight=False, width=160, no_color=True, soft_wrap=True)
             )
         return
-    text = {"json": render_json, "markdown": render_markdown, "html": render_html}[fmt](result)
+    if fmt == "json":
+        data = render_json_bytes(result)  # written as bytes: tens of MB are not decoded and encoded again
+        if output is not None:
+            output.write_bytes(data)
+            return
+        buffer: BinaryIO | None = getattr(sys.stdout, "buffer", None)  # none for a replaced text stream
+        if buffer is None:
+            sys.stdout.write(data.decode())
+            return
+        sys.stdout.flush()
+        buffer.write(data)
+        buffer.flush()
+        return
+    text = {"markdown": render_markdown, "html": render_html}[fmt](result)
     if output is None:
         sys.stdout.write(text)
     else:

@@ -8,7 +8,9 @@ and its children, whatever the tenant's size.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Container, Iterable, Sequence
+import contextlib
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator, Container, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -37,6 +39,7 @@ RESPONSE_METADATA = ("@odata.context", "@odata.nextLink", "@odata.deltaLink", "@
 # again per parent.
 EXPAND_PAGE_SIZE = 100
 EXPANDED_LIMIT = 20
+PAGES_IN_FLIGHT = 4  # pages of one type read on (children, scoped reads) at the same time
 Inline = dict[tuple[str, str], list[Any]]  # (object id, child name) -> the child as stored, from $expand
 
 
@@ -168,11 +171,11 @@ class Collector:
         self.progress: Progress = progress or NoProgress()
         self.baseline = baseline
         self.now = datetime.now(UTC)
-        self._parents: dict[str, list[JSON]] = {}
+        self._parents: dict[str, ParentFeed] = {}  # parent type -> its objects, as scoped types need them
+        self._started: dict[str, asyncio.Event] = {}
         self._done: dict[str, asyncio.Event] = {}
         self._results: dict[str, TypeResult] = {}
         self._keep: dict[str, set[str]] = {}
-        self._parent_ids: dict[str, set[str]] = {}  # parent type -> properties its scoped types look at
         # links read from the other side (Child.inverse), once per run: object id -> sorted linking ids
         self._inverses: dict[tuple[str, Inverse], asyncio.Future[tuple[dict[str, list[str]], int]]] = {}
         # ResourceType.through: source type -> the types its objects carry; a carried type -> its objects by id
@@ -180,23 +183,41 @@ class Collector:
         self._carried: dict[str, dict[str, JSON]] = {}
 
     async def run(self, types: Sequence[ResourceType]) -> list[TypeResult]:
-        """Read every type (parents before the types scoped by them); results in the given order."""
+        """Read every type; results in the given order.
+
+        At most ``type_concurrency`` types are read at once, besides the scoped types: each of those starts
+        with its parent type and reads the parents' objects as they arrive (so it keeps pace with it); and
+        besides the types read through another type's objects, which start when that type is done.
+        """
+        self._started = {t.key: asyncio.Event() for t in types}
         self._done = {t.key: asyncio.Event() for t in types}
         self._keep = parents_needed(types)
+        self._parents = {key: ParentFeed() for key in self._keep if key in self._started}
         self._carriers = carriers(types)
         limit = asyncio.Semaphore(max(1, self.options.type_concurrency))
 
         async def one(rtype: ResourceType) -> None:
-            if rtype.parent is not None and rtype.parent.type in self._done:
-                await self._done[rtype.parent.type].wait()
             if rtype.through is not None and rtype.through.type in self._done:
-                await self._done[rtype.through.type].wait()
-            async with limit:
-                self._results[rtype.key] = await self.read_type(rtype)
-            self._done[rtype.key].set()
+                await self._done[rtype.through.type].wait()  # its objects come with the source's
+                await self._read_one(rtype)
+            elif rtype.parent is not None and rtype.parent.type in self._started:
+                await self._started[rtype.parent.type].wait()
+                await self._read_one(rtype)
+            else:
+                async with limit:
+                    await self._read_one(rtype)
 
         await asyncio.gather(*(one(t) for t in types))
         return [self._results[t.key] for t in types]
+
+    async def _read_one(self, rtype: ResourceType) -> None:
+        self._started[rtype.key].set()
+        try:
+            self._results[rtype.key] = await self.read_type(rtype)
+        finally:
+            if rtype.key in self._parents:
+                self._parents[rtype.key].close()
+            self._done[rtype.key].set()
 
     async def read_type(self, rtype: ResourceType) -> TypeResult:
         result = TypeResult(rtype.key)
@@ -250,13 +271,20 @@ class Collector:
             params = with_expansions(params, expanded)
         params = carrying(params, self._carriers.get(rtype.key, ()))
         full = f"{url}?{_query(params)}" if params else url
-        async for page in self.client.pages(
-            full, headers=headers or None, paced="ca" if rtype.paced else None
-        ):
-            result.requests += 1
-            inline = take_expanded(rtype, page, expanded)
-            ready = waiting.ready(page, inline) if waiting is not None else page
-            await self._store_page(rtype, ready, result, inline)
+
+        async def pages() -> AsyncGenerator[Coroutine[Any, Any, None]]:
+            async with contextlib.aclosing(
+                self.client.pages(full, headers=headers or None, paced="ca" if rtype.paced else None)
+            ) as listing:
+                async for page in listing:
+                    result.requests += 1
+                    inline = take_expanded(rtype, page, expanded)
+                    ready = waiting.ready(page, inline) if waiting is not None else page
+                    yield self._store_page(rtype, ready, result, inline)
+
+        # A page's children are read while the next pages arrive: the list's pages are a chain, and
+        # waiting for each page's children would lengthen it.
+        await overlapped(pages())
         if waiting is not None:
             await asyncio.wait([waiting.round])
             while waiting.held:
@@ -349,7 +377,8 @@ class Collector:
         started: asyncio.Event | None = None,
     ) -> tuple[str | None, Inline | None]:
         """The initial round of the type's delta query: its delta link and the ``children`` of every object
-        it returns (``<name>@delta``), as stored; (None, None) if the round fails.
+        it returns (``<name>@delta``), as stored; (None, None) if the round fails. Its objects are also
+        the parents of the type's scoped types, which need not wait for the list read that follows.
 
         A long list is spread over several pages, each repeating its object with the next part of the list
         (https://learn.microsoft.com/graph/delta-query-groups): the parts are joined. Only ids are kept,
@@ -375,6 +404,7 @@ class Collector:
                     if "@removed" in item or item.get(rtype.id_field) is None:
                         continue
                     oid = str(item[rtype.id_field])
+                    self._remember_parent(rtype, oid, item)  # scoped types start on it now
                     for child in children:
                         ids = lists.setdefault((oid, child.name), [])
                         for entry in item.get(f"{child.name}@delta") or ():
@@ -544,47 +574,73 @@ class Collector:
     def _remember_parent(self, rtype: ResourceType, oid: str, obj: JSON) -> None:
         """Note an object scoped types read per parent: only the properties they look at, once per id."""
         keep = self._keep.get(rtype.key)
-        if keep is not None and oid not in self._parent_ids.setdefault(rtype.key, set()):
-            self._parent_ids[rtype.key].add(oid)
-            self._parents.setdefault(rtype.key, []).append({"id": oid, **{p: obj.get(p) for p in keep}})
+        feed = self._parents.get(rtype.key)
+        if keep is not None and feed is not None and oid not in feed.ids:
+            feed.add({"id": oid, **{p: obj.get(p) for p in keep}})
 
     async def _read_scoped(self, rtype: ResourceType, result: TypeResult) -> None:
         scope = rtype.parent
         assert scope is not None
-        parent_result = self._results.get(scope.type)
+        feed = self._parents.get(scope.type)
+        if feed is None:  # the parent type is not read in this run
+            self._check_parent(rtype)
+            return
+        seen: set[str] = set()
+
+        async def reads() -> AsyncGenerator[Coroutine[Any, Any, None]]:
+            async for parents in feed.batches(200):
+                self._check_parent(rtype)  # its type failed: stop reading
+                chosen = [p for p in parents if scope.applies(p)]
+                if chosen:
+                    yield self._read_scoped_batch(rtype, chosen, seen, result)
+
+        await overlapped(reads())
+        self._check_parent(rtype)
+
+    def _check_parent(self, rtype: ResourceType) -> None:
+        """Fail a scoped type whose parent type ended other than ok (or is not read in this run)."""
+        assert rtype.parent is not None
+        parent, feed = rtype.parent.type, self._parents.get(rtype.parent.type)
+        if feed is not None and not feed.closed:
+            return
+        parent_result = self._results.get(parent)
         if parent_result is None or parent_result.status != "ok":
             raise TypeFailure(
                 "error",
                 {
-                    "message": f"depends on {scope.type}, which was not captured"
+                    "message": f"depends on {parent}, which was not captured"
                     + (f" ({parent_result.status})" if parent_result else "")
                 },
             )
+
+    async def _read_scoped_batch(
+        self, rtype: ResourceType, parents: list[JSON], seen: set[str], result: TypeResult
+    ) -> None:
+        """The objects of ``rtype`` scoped by each of ``parents`` (in $batch), stored once per id."""
+        scope = rtype.parent
+        assert scope is not None
         _, params, headers = list_request(rtype, self.options)
         params = carrying(params, self._carriers.get(rtype.key, ()))
-        parents = [p for p in self._parents.get(scope.type, []) if scope.applies(p)]
-        seen: set[str] = set()
-        for start in range(0, len(parents), 200):
-            items = []
-            for parent in parents[start : start + 200]:
-                query = dict(params)
-                own = scope.filter.format(id=parent["id"])
-                query["$filter"] = f"{query['$filter']} and {own}" if "$filter" in query else own
-                items.append(BatchItem(parent["id"], "GET", f"{rtype.path}?{_query(query)}", dict(headers)))
-            answers = await self.client.batch(items, version=rtype.api)
-            result.requests += len(items)
-            complete = await self._complete(answers, rtype.api, result)
-            page: list[JSON] = []
-            for answer in answers:
-                values = complete[answer.id]
-                if isinstance(values, BatchResult):
-                    raise _failure(values, rtype.permission)
-                for obj in values:
-                    oid = object_id(rtype, obj)
-                    if oid not in seen:
-                        seen.add(oid)
-                        page.append(obj)
-            await self._store_page(rtype, page, result)
+        items = []
+        for parent in parents:
+            query = dict(params)
+            own = scope.filter.format(id=parent["id"])
+            query["$filter"] = f"{query['$filter']} and {own}" if "$filter" in query else own
+            items.append(BatchItem(parent["id"], "GET", f"{rtype.path}?{_query(query)}", dict(headers)))
+        answers = await self.client.batch(items, version=rtype.api)
+        result.requests += len(items)
+        complete = await self._complete(answers, rtype.api, result)
+        page: list[JSON] = []
+        for answer in answers:
+            values = complete[answer.id]
+            if isinstance(values, BatchResult):
+                raise _failure(values, rtype.permission)
+            for obj in values:
+                oid = object_id(rtype, obj)
+                if oid not in seen:
+                    seen.add(oid)
+                    page.append(obj)
+        await self._store_page(rtype, page, result)
 
     async def _read_through(self, rtype: ResourceType, result: TypeResult) -> None:
         """The objects that came expanded in the source type's objects (``ResourceType.through``)."""
@@ -948,6 +1004,63 @@ def _take(
     if next_link:
         links[answer.id] = str(next_link)
     answer.body = None
+
+
+async def overlapped(jobs: AsyncGenerator[Coroutine[Any, Any, None]], limit: int = PAGES_IN_FLIGHT) -> None:
+    """Run ``jobs`` as they come, at most ``limit`` at once; the first failure (in order) is raised and
+    the other jobs are cancelled."""
+    working: deque[asyncio.Future[None]] = deque()
+    try:
+        async with contextlib.aclosing(jobs):
+            async for job in jobs:
+                working.append(asyncio.ensure_future(job))
+                while len(working) >= limit or (working and working[0].done()):
+                    await working.popleft()
+        while working:
+            await working.popleft()
+    finally:
+        for future in working:
+            future.cancel()
+        await asyncio.gather(*working, return_exceptions=True)
+
+
+class ParentFeed:
+    """The objects of a parent type its scoped types read per object, as they are read (once per id)."""
+
+    def __init__(self) -> None:
+        self.items: list[JSON] = []
+        self.ids: set[str] = set()
+        self.closed = False
+        self._added = asyncio.Event()
+
+    def add(self, item: JSON) -> None:
+        if item["id"] not in self.ids:
+            self.ids.add(item["id"])
+            self.items.append(item)
+            self._wake()
+
+    def close(self) -> None:
+        """No more objects: the parent type was read (or failed)."""
+        self.closed = True
+        self._wake()
+
+    def _wake(self) -> None:
+        self._added.set()
+        self._added = asyncio.Event()
+
+    async def batches(self, size: int) -> AsyncIterator[list[JSON]]:
+        """Objects in lists of at most ``size``, each as soon as some have arrived, until closed."""
+        start = 0
+        while True:
+            added = self._added
+            if start < len(self.items):
+                chunk = self.items[start : start + size]
+                start += len(chunk)
+                yield chunk
+            elif self.closed:
+                return
+            else:
+                await added.wait()
 
 
 def _failure(answer: BatchResult, permission: str) -> TypeFailure:

@@ -16,7 +16,7 @@ import contextlib
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -135,7 +135,7 @@ class GraphClient:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         paced: str | None = None,
-    ) -> AsyncIterator[list[dict[str, Any]]]:
+    ) -> AsyncGenerator[list[dict[str, Any]]]:
         """Each page's ``value``, following ``@odata.nextLink``; ``headers`` are re-sent on every page.
 
         The next page is requested as soon as a page arrives, while the caller works on this one (a

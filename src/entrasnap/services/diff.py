@@ -17,6 +17,8 @@ import os
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from multiprocessing.pool import AsyncResult, Pool
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -29,6 +31,7 @@ from entrasnap.services.ids import GUID, is_guid
 from entrasnap.services.risk import Flag
 from entrasnap.services.timeline import NAME_TYPES, CachedRepository, SnapshotView
 from entrasnap.store import SnapshotRecord
+from entrasnap.store.pack import Location
 
 FORMAT = 1
 
@@ -52,16 +55,22 @@ class PropertyChange:
         return self._guids
 
     def _find_guids(self) -> set[str]:
-        found = {r for r in self.change.refs if is_guid(r)}
-        if self.change.kind == "members":
-            values = self.change.added + self.change.removed
+        change = self.change
+        found = {r for r in change.refs if is_guid(r)} if change.refs else set()
+        if change.kind == "members":
+            values = change.added + change.removed
             if set(map(type, values)) <= _STR:  # ids: matched without a Python step per element
                 found.update(filter(GUID.fullmatch, values))
             else:
                 found |= {v for v in values if is_guid(v)}
         else:
-            found |= _guids_in(self.change.before) | _guids_in(self.change.after)
-        return {g.lower() for g in found}
+            for value in (change.before, change.after):
+                if isinstance(value, str):  # most changed properties are single values
+                    if len(value) == 36 and GUID.fullmatch(value):
+                        found.add(value)
+                elif isinstance(value, list | dict):
+                    found |= _guids_in(value)
+        return {g.lower() for g in found} if found else found
 
     def __reduce__(self) -> tuple[Any, ...]:  # to and from worker processes: positional, much faster
         return PropertyChange, (self.change, self.noise, self.names, self.flags, self._guids)
@@ -262,19 +271,54 @@ def differing_entries(
     A chunk in both snapshots holds the same entries on both sides, and an id is in one chunk only:
     everything outside the returned maps is unchanged.
     """
+    old: dict[str, Entry] = {}
+    new: dict[str, Entry] = {}
+    for chunks_before, chunks_after in _differing_chunks(cache, before, after, key, steps=1):
+        old.update(_read_entries(cache, chunks_before))
+        new.update(_read_entries(cache, chunks_after))
+    return old, new
+
+
+SLICE = 32  # manifest chunks per side read in one step when planning a type
+
+
+def _differing_chunks(
+    cache: CachedRepository, before: SnapshotRecord, after: SnapshotRecord, key: str, steps: int = 0
+) -> list[tuple[list[str], list[str]]]:
+    """The chunks of ``key`` that are not in both snapshots, BEFORE's and AFTER's, cut into ``steps``
+    parts (0: about SLICE chunks per side each). Both sides' chunks are in id order, so the two entries
+    of an object mostly come in the same part."""
     chunks_before = list(cache.chunks(before, key))
     chunks_after = list(cache.chunks(after, key))
     common = set(chunks_before) & set(chunks_after)
+    only_before = [c for c in chunks_before if c not in common]
+    only_after = [c for c in chunks_after if c not in common]
+    steps = steps or max(1, -(-max(len(only_before), len(only_after)) // SLICE))
+    size_before, size_after = -(-len(only_before) // steps), -(-len(only_after) // steps)
+    return [
+        (
+            only_before[step * size_before : (step + 1) * size_before],
+            only_after[step * size_after : (step + 1) * size_after],
+        )
+        for step in range(steps)
+    ]
 
-    def read(chunks: list[str]) -> dict[str, Entry]:
-        out: dict[str, Entry] = {}
-        values = cache.get_many((c for c in chunks if c not in common), keep=True)
-        for value in values.values():
-            for entry in value["entries"]:
-                out[str(entry[0]).lower()] = (str(entry[1]), entry[2] if len(entry) > 2 else None)
-        return out
 
-    return read(chunks_before), read(chunks_after)
+def _read_entries(cache: CachedRepository, chunks: list[str]) -> dict[str, Entry]:
+    out: dict[str, Entry] = {}
+    for value in cache.get_many(chunks, keep=True).values():
+        entries = value["entries"]
+        if min(map(len, entries), default=3) >= 3:
+            try:  # string ids: the entries are taken apart in C
+                ids = map(str.lower, map(itemgetter(0), entries))
+                hashes = map(str, map(itemgetter(1), entries))
+                out.update(zip(ids, zip(hashes, map(itemgetter(2), entries), strict=True), strict=True))
+                continue
+            except TypeError:
+                pass
+        for entry in entries:
+            out[str(entry[0]).lower()] = (str(entry[1]), entry[2] if len(entry) > 2 else None)
+    return out
 
 
 def _ids(entries: dict[str, Entry], ids: Iterable[str]) -> list[tuple[str, Entry]]:
@@ -330,20 +374,47 @@ def diff_type(
     all_properties: bool = False,
 ) -> TypeDiff:
     """Objects of one type (ok in both snapshots) added, removed and modified."""
-    result, jobs = _plan_type(cache, before, after, rtype)
-    _add_modified([result], jobs, compare(cache, jobs, all_properties, workers=1))
+    comparer = Comparer(cache, all_properties, workers=1)
+    result = _plan_type(cache, before, after, rtype, comparer)
+    _add_modified([result], comparer.jobs, comparer.results())
     return result
 
 
 def _plan_type(
-    cache: CachedRepository, before: SnapshotRecord, after: SnapshotRecord, rtype: ResourceType
-) -> tuple[TypeDiff, list[Job]]:
-    """A type's added and removed objects, and the modified ones still to compare."""
+    cache: CachedRepository,
+    before: SnapshotRecord,
+    after: SnapshotRecord,
+    rtype: ResourceType,
+    comparer: Comparer,
+) -> TypeDiff:
+    """A type's added and removed objects; the modified ones go to ``comparer`` as soon as both their
+    entries are read (so that they are compared while the rest is read and listed)."""
     key = rtype.key
     result = TypeDiff(rtype, "ok", "ok")
-    old, new = differing_entries(cache, before, after, key)
+    old: dict[str, Entry] = {}
+    new: dict[str, Entry] = {}
+    parts = _differing_chunks(cache, before, after, key)
+    done = 0
+    for step, (chunks_before, chunks_after) in enumerate(parts, 1):
+        part_old, part_new = _read_entries(cache, chunks_before), _read_entries(cache, chunks_after)
+        old.update(part_old)
+        new.update(part_new)
+        # Objects whose two entries are now both known (each found once: in this step's AFTER part,
+        # or in its BEFORE part when the AFTER entry came earlier).
+        jobs = [
+            (key, was[0], entry[0], oid, entry[1])
+            for oid, entry in part_new.items()
+            if (was := old.get(oid)) is not None and was[0] != entry[0]
+        ]
+        jobs += [
+            (key, was[0], entry[0], oid, entry[1])
+            for oid, was in part_old.items()
+            if oid not in part_new and (entry := new.get(oid)) is not None and was[0] != entry[0]
+        ]
+        done += len(jobs)
+        comparer.add(jobs, more=done * (len(parts) - step) // step)  # more: expected from the rest
     if not old and not new:
-        return result, []
+        return result
     for oid, (digest, name) in _ids(new, new.keys() - old.keys()):
         labelled = _needs_label(rtype, name)
         record = cache.get(digest) if labelled or risk.has_rules(key, "added") else None
@@ -356,17 +427,16 @@ def _plan_type(
         flags = risk.assess(key, "removed", record, None) if record is not None else []
         label = _label(record) if labelled else None
         result.removed.append(ObjectChange(_object_id(record, oid), name, flags, label=label))
-    jobs = [
-        (key, old[oid][0], digest, oid, name)
-        for oid, (digest, name) in _ids(new, new.keys() & old.keys())
-        if old[oid][0] != digest
-    ]
-    return result, jobs
+    return result
 
 
 def _add_modified(results: list[TypeDiff], jobs: list[Job], compared: list[Compared]) -> None:
+    """Each type's modified objects by name, then id (as ``_ids`` orders the others)."""
     by_key = {r.rtype.key: r for r in results}
-    for job, (change, noise_only) in zip(jobs, compared, strict=True):
+    pairs = sorted(
+        zip(jobs, compared, strict=True), key=lambda pair: ((pair[0][4] or "").casefold(), pair[0][3])
+    )
+    for job, (change, noise_only) in pairs:
         result = by_key[job[0]]
         result.noise_only += noise_only
         if change is not None:
@@ -374,32 +444,80 @@ def _add_modified(results: list[TypeDiff], jobs: list[Job], compared: list[Compa
 
 
 PARALLEL_FROM = 4000  # modified objects from which comparing them in worker processes pays off
-_forked: dict[str, Any] = {}  # what forked workers compare with: set only while compare() runs a pool
+BATCH = 500  # modified objects per task of a worker process
+_forked: dict[str, Any] = {}  # what forked workers compare with: set only while a Comparer runs a pool
 
 
-def compare(
-    cache: CachedRepository, jobs: list[Job], all_properties: bool, workers: int | None
-) -> list[Compared]:
-    """Each job's change, in job order. Reading and decoding two versions per modified object is most
-    of a large diff's work: with ``workers`` > 1 (None: one per CPU once there are PARALLEL_FROM jobs,
-    where processes can be forked) batches run in forked processes that share the open repository."""
-    if workers is None:
-        forkable = "fork" in multiprocessing.get_all_start_methods() and sys.platform == "linux"
-        workers = min(os.cpu_count() or 1, 4) if forkable and len(jobs) >= PARALLEL_FROM else 1
-    size = PREFETCH if workers <= 1 else max(1, min(PREFETCH, -(-len(jobs) // (workers * 4))))
-    batches = [jobs[i : i + size] for i in range(0, len(jobs), size)]
-    if workers <= 1 or len(batches) <= 1:
-        return [c for batch in batches for c in _compare_batch(cache, batch, all_properties)]
-    _forked.update(cache=cache, all_properties=all_properties)
-    try:
-        with multiprocessing.get_context("fork").Pool(min(workers, len(batches))) as pool:
-            return [_unflat(c) for done in pool.imap(_compare_forked, batches) for c in done]
-    finally:
-        _forked.clear()
+class Comparer:
+    """Each modified object's change, compared as types are planned. Reading and decoding two versions
+    per modified object is most of a large diff's work: with ``workers`` > 1 (None: one per CPU, at most
+    4, once PARALLEL_FROM jobs are known, where processes can be forked) batches go to forked processes
+    that share the open repository as soon as they are full, while this process plans the next types.
+    """
+
+    def __init__(self, cache: CachedRepository, all_properties: bool, workers: int | None) -> None:
+        self.cache = cache
+        self.all_properties = all_properties
+        self.workers = workers
+        self.jobs: list[Job] = []
+        self._sent = 0
+        self._pending: list[AsyncResult[list[Any]]] = []
+        self._pool: Pool | None = None
+
+    def add(self, jobs: list[Job], more: int = 0) -> None:
+        """Jobs to compare, in any order; ``more``: how many more are expected soon (an estimate)."""
+        self.jobs += jobs
+        if self._pool is None and self.jobs:
+            count = self.workers
+            if count is None:
+                forkable = "fork" in multiprocessing.get_all_start_methods() and sys.platform == "linux"
+                big = len(self.jobs) + more >= PARALLEL_FROM
+                count = min(os.cpu_count() or 1, 4) if forkable and big else 1
+            if count > 1:
+                _forked.update(cache=self.cache, all_properties=self.all_properties)
+                self._pool = multiprocessing.get_context("fork").Pool(count)
+        if self._pool is not None:
+            while len(self.jobs) - self._sent >= BATCH:
+                self._send(self.jobs[self._sent : self._sent + BATCH])
+
+    def _send(self, batch: list[Job]) -> None:
+        """A batch to the workers, with where its records are (read after the workers were forked)."""
+        assert self._pool is not None
+        repository = self.cache.repository
+        hints = [
+            (h, at) for job in batch for h in (job[1], job[2]) if (at := repository.locate(h)) is not None
+        ]
+        self._pending.append(self._pool.apply_async(_compare_forked, (batch, hints)))
+        self._sent += len(batch)
+
+    def results(self) -> list[Compared]:
+        """Every job's change, in job order."""
+        try:
+            if self._pool is None:
+                return [
+                    c
+                    for i in range(0, len(self.jobs), PREFETCH)
+                    for c in _compare_batch(self.cache, self.jobs[i : i + PREFETCH], self.all_properties)
+                ]
+            if self._sent < len(self.jobs):
+                self._send(self.jobs[self._sent :])
+            return [_unflat(c) for pending in self._pending for c in pending.get()]
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+            _forked.clear()
 
 
-def _compare_forked(batch: list[Job]) -> list[Any]:
-    return [_flat(item) for item in _compare_batch(_forked["cache"], batch, _forked["all_properties"])]
+def _compare_forked(batch: list[Job], hints: list[tuple[str, Location]]) -> list[Any]:
+    cache: CachedRepository = _forked["cache"]
+    for hash_hex, at in hints:
+        cache.repository.hint(hash_hex, at)
+    return [_flat(item) for item in _compare_batch(cache, batch, _forked["all_properties"])]
 
 
 # Results cross from worker processes as plain tuples: pickle handles those without a Python call per
@@ -489,12 +607,9 @@ class NameResolver:
     def _entry_names(view: SnapshotView, wanted: set[str]) -> dict[str, str]:
         found: dict[str, str] = {}
         for key in NAME_TYPES:
-            if not view.captured(key):
-                continue
-            for oid, _, name in view.entries(key):
-                lowered = oid.lower()
-                if name and lowered in wanted and lowered not in found:
-                    found[lowered] = name
+            if view.captured(key):
+                for chunk in view.cache.chunks(view.record, key):
+                    _chunk_names(view.cache.get(chunk)["entries"], wanted, found)
         return found
 
     def resolve(self, ids: set[str], object_ids: Iterable[str] = ()) -> dict[str, str]:
@@ -521,6 +636,26 @@ class NameResolver:
         return names
 
 
+def _chunk_names(entries: list[list[Any]], wanted: set[str], found: dict[str, str]) -> None:
+    """Adds the names of wanted ids among a manifest chunk's entries to ``found`` (the first name found
+    for an id wins). The ids are matched in C, as a set: a year-apart diff names thousands of ids."""
+    try:
+        by_id = dict(zip(map(str.lower, map(itemgetter(0), entries)), entries, strict=True))
+    except (TypeError, IndexError):  # an id that is not a string: entry by entry, below
+        by_id = {}
+    if len(by_id) != len(entries):
+        for entry in entries:
+            lowered, name = str(entry[0]).lower(), entry[2] if len(entry) > 2 else None
+            if name and lowered in wanted and lowered not in found:
+                found[lowered] = name
+        return
+    for lowered in wanted.intersection(by_id):
+        entry = by_id[lowered]
+        name = entry[2] if len(entry) > 2 else None
+        if name and lowered not in found:
+            found[lowered] = name
+
+
 # Properties that list directory object ids only (never application or role template ids).
 OBJECT_ID_LISTS = frozenset({"includeUsers", "excludeUsers", "includeGroups", "excludeGroups"})
 
@@ -535,6 +670,8 @@ def _name_everything(result: SnapshotDiff, resolver: NameResolver) -> None:
                 maybe_other |= {i.lower() for i in obj.label[1]}
             for pc in obj.changes:
                 found = pc.guids()
+                if not found:
+                    continue
                 wanted |= found
                 if not pc.change.object_ids and pc.change.path.rsplit(".", 1)[-1] not in OBJECT_ID_LISTS:
                     maybe_other |= found
@@ -547,7 +684,8 @@ def _name_everything(result: SnapshotDiff, resolver: NameResolver) -> None:
                 fmt, ids = obj.label
                 obj.name = fmt.format(*(names.get(i.lower(), i) for i in ids))
             for pc in obj.changes:
-                pc.names = {g: names[g] for g in sorted(pc.guids()) if g in names}
+                found = pc.guids()
+                pc.names = {g: names[g] for g in sorted(found) if g in names} if found else {}
 
 
 def diff_snapshots(
@@ -566,26 +704,27 @@ def diff_snapshots(
     """
     chosen = set(types) if types is not None else None
     type_diffs: list[TypeDiff] = []
-    jobs: list[Job] = []
     not_captured: list[NotCaptured] = []
     view_before, view_after = SnapshotView(cache, before), SnapshotView(cache, after)
-    for rtype in catalog.CATALOG:
-        if chosen is not None and rtype.key not in chosen:
-            continue
-        status_from, status_to = view_before.status(rtype.key), view_after.status(rtype.key)
-        if status_from == "absent" and status_to == "absent":
-            continue
-        scope_from, scope_to = view_before.scope(rtype.key), view_after.scope(rtype.key)
-        if scope_from != scope_to:  # e.g. --cloud-only on one side: left-out objects are not deletions
-            status_from += f" ({scope_from})" if scope_from else " (all objects)"
-            status_to += f" ({scope_to})" if scope_to else " (all objects)"
-        if status_from != "ok" or status_to != "ok":
-            not_captured.append(NotCaptured(rtype, status_from, status_to))
-            continue
-        type_diff, type_jobs = _plan_type(cache, before, after, rtype)
-        type_diffs.append(type_diff)
-        jobs += type_jobs
-    _add_modified(type_diffs, jobs, compare(cache, jobs, all_properties, workers))
+    comparer = Comparer(cache, all_properties, workers)
+    try:
+        for rtype in catalog.CATALOG:
+            if chosen is not None and rtype.key not in chosen:
+                continue
+            status_from, status_to = view_before.status(rtype.key), view_after.status(rtype.key)
+            if status_from == "absent" and status_to == "absent":
+                continue
+            scope_from, scope_to = view_before.scope(rtype.key), view_after.scope(rtype.key)
+            if scope_from != scope_to:  # e.g. --cloud-only on one side: left-out objects are not deletions
+                status_from += f" ({scope_from})" if scope_from else " (all objects)"
+                status_to += f" ({scope_to})" if scope_to else " (all objects)"
+            if status_from != "ok" or status_to != "ok":
+                not_captured.append(NotCaptured(rtype, status_from, status_to))
+                continue
+            type_diffs.append(_plan_type(cache, before, after, rtype, comparer))
+        _add_modified(type_diffs, comparer.jobs, comparer.results())
+    finally:
+        comparer.close()
     result = SnapshotDiff(before, after, type_diffs, not_captured, all_properties)
     _name_everything(result, NameResolver(view_after, view_before))
     return result

@@ -20,11 +20,17 @@ if TYPE_CHECKING:
 RECORD_SHARE = 0.5
 CHUNK_SHARE = 0.2
 MANIFEST_SHARE = 0.5
-"""A new version is stored as a delta when that takes at most this share of its full stored size.
+"""A new version is stored as a delta when that takes at most this share of its full stored size
+(chunks and manifests: in a version-3 repository; lines use repository.LINE_SHARE).
 Every version of a delta is against the same full base (a star), so deltas grow with the changes
 since that base; a lower share stores a new full object sooner. Chunks change most often (one entry
 per changed object, in ~64-entry chunks), so they rebase soonest: measured on a year of daily
 snapshots of fakegraph M (docs/FORMAT.md, "Delta objects")."""
+LINE = 64
+"""In a version-4 repository, manifest chunks and manifests are stored in lines of at most this many
+versions, version v a delta against version v & (v - 1) (skip-deltas: at most 6 deltas to read through,
+each holding the changes of a few versions; stars of deltas grew with every change since their full
+object). Object records stay stars: most change seldom, and show/history read them one by one."""
 CHUNKS_KEPT = 8
 """Decoded parent chunks kept per type (objects of a type mostly arrive in Graph's order, not by id)."""
 

@@ -553,12 +553,18 @@ class _Checker:
     def _need_bases(self) -> None:
         """The base of every needed delta object is needed too; a missing one is damage."""
         absent: dict[str, list[str]] = defaultdict(list)
-        for hash_hex, base in self.bases.items():
-            if hash_hex in self.needed:
-                self.needed.setdefault(base, self.needed[hash_hex])
+        users = [h for h in self.bases if h in self.needed]
+        while users:  # down chains of deltas (format 4): a needed delta's base may be a delta too
+            fresh = []
+            for hash_hex in users:
+                base = self.bases[hash_hex]
+                if base not in self.needed:
+                    self.needed[base] = self.needed[hash_hex]
+                    fresh.append(base)
                 if base not in self.locations and base not in self.unindexed:
                     self.missing.add(base)
                     absent[base].append(hash_hex)
+            users = [b for b in fresh if b in self.bases]
         for base, users in sorted(absent.items()):
             self.damage(
                 self._where(users[0]),
@@ -649,27 +655,28 @@ class _Checker:
         except (DamagedError, StoreError, orjson.JSONDecodeError):
             return None
 
-    def _unseal(self, stored: bytes) -> bytes:
+    def _unseal(self, stored: bytes, depth: int = 0) -> bytes:
         """An object's canonical bytes from its stored form, a delta through its base; DamagedError."""
         base, data = delta.unseal(self.codec, stored)
         if base is None:
             return data
-        base_bytes = self._base(base.id)
+        base_bytes = self._base(base.id, depth + 1)
         if base_bytes is None:
             raise DamagedError(f"a delta whose base {base.id} is missing or damaged")
         return delta.inflate(data, base_bytes)
 
-    def _base(self, base_id: str) -> bytes | None:
-        """A delta's base (a full object, verified), or None when it cannot be read."""
+    def _base(self, base_id: str, depth: int = 1) -> bytes | None:
+        """A delta's base (verified; a full object, or a delta read through its own base), or None when
+        it cannot be read."""
         if base_id in self._base_cache:
             self._base_cache.move_to_end(base_id)
             return self._base_cache[base_id]
         at = self.locations.get(base_id) or self.unindexed.get(base_id)
         data = None
-        if at is not None and at[0] not in self.bad_packs:
+        if at is not None and at[0] not in self.bad_packs and depth <= delta.MAX_CHAIN:
             try:
-                inner_base, data = delta.unseal(self.codec, self._range(pack_key(at[0]), at[1], at[2]))
-                if inner_base is not None or self.codec.object_id(data) != base_id:
+                data = self._unseal(self._range(pack_key(at[0]), at[1], at[2]), depth)
+                if self.codec.object_id(data) != base_id:
                     data = None
             except (StoreError, DamagedError):
                 data = None
@@ -707,7 +714,11 @@ class _Checker:
         bad = self.missing | self.corrupt | self.lost
         if not bad:
             return
-        bad.update(h for h, base in self.bases.items() if base in bad and h in self.needed)
+        while True:  # a delta through a bad base is bad, down chains of deltas
+            worse = {h for h, base in self.bases.items() if base in bad and h in self.needed} - bad
+            if not worse:
+                break
+            bad.update(worse)
         readable = {h: at for h, at in self.chunks.items() if h not in bad}
         bad_chunks = bad.intersection(self.chunks)
         for hash_hex, hashes, _ in self._chunk_entries(readable, quiet=True):

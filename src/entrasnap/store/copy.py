@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from entrasnap.store.bases import CHUNK_SHARE, MANIFEST_SHARE, RECORD_SHARE, ParentVersions
+from entrasnap.store.bases import CHUNK_SHARE, LINE, MANIFEST_SHARE, RECORD_SHARE, ParentVersions
 from entrasnap.store.canonical import canonical_bytes, digest
 from entrasnap.store.errors import StoreError
 from entrasnap.store.lock import NamedLock
@@ -104,7 +104,7 @@ class Copier:
             value = {"chunks": [[h, location_json(at)] for h, at in chunks]}
             base = partial(versions.manifest, type_key)
             self._parts[hash_hex] = self.target.put_located(
-                value, self.stats, base=base, share=MANIFEST_SHARE
+                value, self.stats, base=base, share=MANIFEST_SHARE, line=LINE
             )
         return self._parts[hash_hex]
 
@@ -119,7 +119,7 @@ class Copier:
                 entries.append([entry[0], target_hash, name, *([location_json(at)] if at else [])])
             base = partial(versions.chunk, type_key, str(entries[0][0])) if entries else None
             self._parts[hash_hex] = self.target.put_located(
-                {"entries": entries}, self.stats, base=base, share=CHUNK_SHARE
+                {"entries": entries}, self.stats, base=base, share=CHUNK_SHARE, line=LINE
             )
         return self._parts[hash_hex]
 

@@ -9,6 +9,12 @@ dictionary ``window(base, s) = base[max(0, s - BEFORE) : s + AFTER]``, the part 
 same offset. zlib looks back at most 32 KiB, so one dictionary for a whole large object would match
 nothing; windows that follow the offset keep any base size useful. A full object's inner form is a
 zlib stream, whose first byte is never 0x00. Only the standard library is needed to read either.
+
+Format 4 adds *chained* deltas, ``0x01 ‖ version (2 bytes) ‖`` then the same fields, whose base may
+itself be a delta: version v of a line of versions (a manifest chunk's, a manifest's; v = 1, 2, … since
+the line's last full object, version 0) is stored against version ``v & (v - 1)`` (Subversion's
+skip-deltas), so reading any version takes at most popcount(v) + 1 decompressions and each delta holds
+only the changes of a few versions.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from entrasnap.store.codec import Codec, DamagedError
 from entrasnap.store.pack import Location
 
 MARK = b"\x00"
+CHAINED = b"\x01"
+VERSION_BYTES = 2
 HASH_BYTES = 32
 PACK_ID_BYTES = 16
 HINT_BYTES = PACK_ID_BYTES + 4 + 4
@@ -30,6 +38,9 @@ BEFORE = 8192
 AFTER = 16000
 """BEFORE + AFTER + SEGMENT stays under zlib's 32 KiB window, so every dictionary byte is reachable."""
 LEVEL = 6
+MAX_CHAIN = 16
+"""Readers refuse (as damage) a chain of deltas deeper than this; writers make at most
+popcount(line length - 1) (bases.py)."""
 
 
 def window(base: bytes, start: int) -> bytes:
@@ -63,10 +74,12 @@ def inflate(body: bytes, base: bytes) -> bytes:
 
 
 class Base(NamedTuple):
-    """A delta's base: its hash, and where it was when the delta was written (None: not known)."""
+    """A delta's base: its hash, and where it was when the delta was written (None: not known); with
+    the delta's own version in its line (a chained delta's; 0 for a delta of the 0x00 form)."""
 
     id: str
     at: Location | None
+    version: int = 0
 
 
 def _hint(at: Location | None) -> bytes:
@@ -76,13 +89,20 @@ def _hint(at: Location | None) -> bytes:
 
 
 def encode(data: bytes, base: Base, base_bytes: bytes) -> bytes:
-    """The inner form of data as a delta against ``base``, whose canonical bytes are ``base_bytes``."""
-    return MARK + bytes.fromhex(base.id) + _hint(base.at) + deflate(data, base_bytes)
+    """The inner form of data as a delta against ``base``, whose canonical bytes are ``base_bytes``:
+    chained (0x01) when ``base.version`` (the new delta's version) is set, else the 0x00 form."""
+    head = MARK if not base.version else CHAINED + base.version.to_bytes(VERSION_BYTES, "big")
+    return head + bytes.fromhex(base.id) + _hint(base.at) + deflate(data, base_bytes)
 
 
 def split(inner: bytes) -> tuple[Base | None, bytes]:
     """(base, delta body) of a delta's inner form; (None, inner) for a full object's."""
-    if inner[:1] != MARK:
+    version = 0
+    if inner[:1] == CHAINED:
+        version, inner = int.from_bytes(inner[1 : 1 + VERSION_BYTES], "big"), inner[VERSION_BYTES:]
+        if version == 0:
+            raise DamagedError("chained delta of version 0")
+    elif inner[:1] != MARK:
         return None, inner
     if len(inner) <= HEAD_BYTES:
         raise DamagedError("delta too short")
@@ -91,7 +111,7 @@ def split(inner: bytes) -> tuple[Base | None, bytes]:
     if hint != NO_HINT:
         pack_id, offset, length = hint[:PACK_ID_BYTES].hex(), hint[-8:-4], hint[-4:]
         at = (pack_id, int.from_bytes(offset, "big"), int.from_bytes(length, "big"))
-    return Base(inner[1 : 1 + HASH_BYTES].hex(), at), inner[HEAD_BYTES:]
+    return Base(inner[1 : 1 + HASH_BYTES].hex(), at, version), inner[HEAD_BYTES:]
 
 
 def seal(codec: Codec, data: bytes, base: Base, base_bytes: bytes) -> bytes:

@@ -138,7 +138,11 @@ def reachable(repository: Repository, bases: dict[str, str] | None = None) -> se
         bases = {}
         for key in repository.backend.list(INDEX_PREFIX):
             bases.update(parse_index_bases(repository.backend.read(key), key, repository.codec)[1])
-    live.update([bases[h] for h in live if h in bases])  # a base is always a full object: no chains
+    todo = [bases[h] for h in live if h in bases]
+    while todo:  # a base may be a delta too (chains, format 4): its base is live as well
+        fresh = [b for b in todo if b not in live]
+        live.update(fresh)
+        todo = [bases[b] for b in fresh if b in bases]
     return live
 
 

@@ -37,9 +37,14 @@ if TYPE_CHECKING:
 
 CONFIG_KEY = "config.json"
 FORMAT_NAME = "entrasnap-repository"
-FORMAT_VERSION = 3
-"""Written by ``init``: version 3 may hold delta objects (docs/FORMAT.md); version 2 is still read."""
+FORMAT_VERSION = 4
+"""Written by ``init``: version 4 may hold chained delta objects, version 3 deltas against full objects
+only (docs/FORMAT.md); versions 2 and 3 are still read and written in their own format."""
 OLDEST_VERSION = 2
+CHAINS_VERSION = 4
+LINE_SHARE = 0.5
+"""A version in a line of skip-deltas is stored as a delta when that takes at most this share of its
+full stored size (otherwise it starts a new line)."""
 DELTA_MAX_SHARE = 0.5
 """By default, an object is stored as a delta only when that takes at most this share of its full
 stored size (bases.py sets the share per kind of object)."""
@@ -98,6 +103,11 @@ class Repository:
         self.deltas = config.get("version") != OLDEST_VERSION
         """Whether new objects may be stored as deltas (not in a version-2 repository, which older
         entrasnap reads)."""
+        version = config.get("version")
+        self.chains = isinstance(version, int) and version >= CHAINS_VERSION
+        """Whether deltas may have deltas as bases (skip-delta lines; not in a version-3 repository)."""
+        self._prefetched: dict[str, tuple[delta.Base | None, bytes]] = {}
+        """Unsealed bases read ahead by get_many (pack by pack), used and dropped by base_bytes."""
 
     @property
     def id(self) -> str:
@@ -172,10 +182,11 @@ class Repository:
         *counters: WriteStats,
         base: Callable[[], str | None] | None = None,
         share: float = DELTA_MAX_SHARE,
+        line: int = 0,
     ) -> str:
-        """put(), adding what was written or reused to each of ``counters`` (``base``, ``share``:
-        put_located's)."""
-        return self.put_located(value, *counters, base=base, share=share)[0]
+        """put(), adding what was written or reused to each of ``counters`` (``base``, ``share``,
+        ``line``: put_located's)."""
+        return self.put_located(value, *counters, base=base, share=share, line=line)[0]
 
     def put_located(
         self,
@@ -183,12 +194,15 @@ class Repository:
         *counters: WriteStats,
         base: Callable[[], str | None] | None = None,
         share: float = DELTA_MAX_SHARE,
+        line: int = 0,
     ) -> tuple[str, Location]:
         """put() that also returns where the object is stored.
 
         ``base`` names (called only when the object is new) the previous version of the same thing: the
         object is then stored as a delta against that version's full object when that takes at most
-        ``share`` of its full stored size.
+        ``share`` of its full stored size. With ``line`` (in a version-4 repository), versions form
+        lines of at most ``line`` versions instead, version v a delta against version v & (v - 1)
+        (skip-deltas, docs/FORMAT.md) when that takes at most LINE_SHARE of its full size.
         """
         data = canonical_bytes(value)
         hash_hex = self.codec.object_id(data)
@@ -198,10 +212,10 @@ class Repository:
             if self._pack is None:
                 self._pack = PackBuilder()
             stored = self.codec.seal(data)
-            chosen = self._delta_base(base()) if base is not None and self.deltas else None
+            chosen = self._delta_base(base(), line) if base is not None and self.deltas else None
             if chosen is not None:
                 smaller = delta.seal(self.codec, data, *chosen)
-                if len(smaller) <= share * len(stored):
+                if len(smaller) <= (LINE_SHARE if chosen[0].version else share) * len(stored):
                     stored = smaller
                 else:
                     chosen = None
@@ -216,52 +230,90 @@ class Repository:
             stats.objects_reused += 0 if written else 1
         return hash_hex, location
 
-    def _delta_base(self, previous: str | None) -> tuple[delta.Base, bytes] | None:
-        """The full object (and its bytes) a new version of ``previous`` is to be a delta against:
-        ``previous`` itself when it is full, its base when it is a delta (so deltas are never chained).
-        None when there is no usable base (no previous version, or it cannot be read)."""
+    def _delta_base(self, previous: str | None, line: int = 0) -> tuple[delta.Base, bytes] | None:
+        """The object (and its bytes) a new version of ``previous`` is to be a delta against, with the
+        new version's number in its line (``Base.version``). Without ``line`` (or chains): the full
+        object at the root of ``previous``'s chain (a star). With ``line``: version v = previous's + 1 is
+        a delta against version v & (v - 1), found on ``previous``'s chain. None when there is no usable
+        base (no previous version, it cannot be read, or the line is full: start a new one)."""
         if previous is None or not HASH_RE.match(previous):
             return None
-        at = self.locate_current(previous)
-        if at is None:
-            return None
+        chain: list[tuple[str, int]] = []  # (hash, version) from previous back to the full object
+        hash_hex: str | None = previous
         try:
-            base, payload = delta.unseal(self.codec, self._stored(previous, at))
-            if base is not None:
-                data = self.base_bytes(base, previous)
-                return delta.Base(base.id, self.locate_current(base.id) or base.at), data
+            while hash_hex is not None and len(chain) <= delta.MAX_CHAIN:
+                at = self.locate_current(hash_hex)
+                if at is None:
+                    return None
+                base, _ = delta.unseal(self.codec, self._stored(hash_hex, at))
+                chain.append((hash_hex, base.version if base is not None else 0))
+                hash_hex = base.id if base is not None else None
         except (StoreError, DamagedError):
             return None
-        if self.codec.object_id(payload) != previous:
+        if hash_hex is not None:
+            return None  # a chain longer than readers accept
+        version = chain[0][1] + 1 if line and self.chains else 0
+        if version >= line > 0:
             return None
-        self._keep_base(previous, payload)
-        return delta.Base(previous, at), payload
+        target = version & (version - 1)
+        found = [h for h, v in chain if v == target]  # version 0: the full object, last on the chain
+        if not found:
+            return None
+        chosen = found[-1]
+        at = self.locate_current(chosen)
+        try:
+            data = self.base_bytes(delta.Base(chosen, at), previous)
+        except StoreError:
+            return None
+        return delta.Base(chosen, at, version), data
 
-    def base_bytes(self, base: delta.Base, user: str) -> bytes:
-        """The canonical bytes of a delta's base (a full object), kept in a small cache; StoreError
-        naming the delta ``user`` when the base is missing or damaged. Where the delta says the base
-        is comes first; the index is read only when that fails."""
+    def base_bytes(self, base: delta.Base, user: str, depth: int = 0) -> bytes:
+        """The canonical bytes of a delta's base (a full object, or in a version-4 repository another
+        delta, read through its own base), kept in a small cache; StoreError naming the delta ``user``
+        when the base is missing or damaged. Where the delta says the base is comes first; the index is
+        read only when that fails."""
         cached = self._bases.get(base.id)
         if cached is not None:
             self._bases.move_to_end(base.id)
             return cached
+        if depth >= delta.MAX_CHAIN:
+            raise StoreError(
+                f"delta object {user} is damaged (a chain of more than {delta.MAX_CHAIN} deltas)"
+            )
+        prefetched = self._prefetched.pop(base.id, None)
+        if prefetched is not None:
+            data = self._through(base.id, *prefetched, depth)
+            if data is not None:
+                return data
         tried: set[Location] = set()
         for at in self._base_locations(base):
             if at in tried or at[0] in self._gone:
                 continue
             tried.add(at)
             try:
-                base_of_base, data = delta.unseal(self.codec, self._stored(base.id, at))
+                base_of_base, body = delta.unseal(self.codec, self._stored(base.id, at))
             except NotFoundError:
                 self._gone.add(at[0])
                 continue
             except (TruncatedError, DamagedError):
                 continue
-            if base_of_base is None and self.codec.object_id(data) == base.id:
-                self._keep_base(base.id, data)
+            data = self._through(base.id, base_of_base, body, depth)
+            if data is not None:
                 return data
         state = "damaged" if self.index.lookup(base.id) else "missing"
         raise StoreError(f"object {base.id} (the base of delta object {user}) is {state} in {self.backend}")
+
+    def _through(self, hash_hex: str, base: delta.Base | None, body: bytes, depth: int) -> bytes | None:
+        """The verified bytes of a base from its unsealed form (a delta through its own base), kept in
+        the cache; None when they are not that object."""
+        try:
+            data = body if base is None else delta.inflate(body, self.base_bytes(base, hash_hex, depth + 1))
+        except DamagedError:
+            return None
+        if self.codec.object_id(data) != hash_hex:
+            return None
+        self._keep_base(hash_hex, data)
+        return data
 
     def _base_locations(self, base: delta.Base) -> Iterator[Location]:
         """Where a base may be: the delta's hint, a known location, then (read only if needed) the index."""
@@ -371,12 +423,17 @@ class Repository:
 
     def _verified(self, hash_hex: str, base: delta.Base | None, body: bytes) -> bytes | None:
         """The canonical bytes of an unsealed object (a delta inflated through its base), or None when
-        they are not that object."""
+        they are not that object. An even version of a line (the kind later versions are deltas of) is
+        kept as a base: reading a line in order (history) then inflates each version once."""
         try:
             data = body if base is None else delta.inflate(body, self.base_bytes(base, hash_hex))
         except DamagedError:
             return None
-        return data if self.codec.object_id(data) == hash_hex else None
+        if self.codec.object_id(data) != hash_hex:
+            return None
+        if base is not None and base.version and not base.version & 1:
+            self._keep_base(hash_hex, data)
+        return data
 
     def get_many(self, hashes: Iterable[str]) -> dict[str, Any]:
         """get() for many objects: on local storage each pack is opened once and read in offset order
@@ -413,15 +470,52 @@ class Repository:
                     continue
         # Full objects first: one that is also the base of a delta read here is kept for it (a diff
         # reads an object's old and new versions together, and the new one is often a delta of the old).
-        bases = {base.id for _, base, _ in unsealed if base is not None}
-        for hash_hex, base, body in sorted(unsealed, key=lambda u: u[1] is not None):
-            data = self._verified(hash_hex, base, body)
-            if data is None:
-                continue
-            if base is None and hash_hex in bases:
-                self._keep_base(hash_hex, data)
-            found[hash_hex] = data
+        self._prefetched.update({h: (b, body) for h, b, body in unsealed if b is not None})
+        bases = self._prefetch([b for _, b, _ in unsealed if b is not None], {h for h, _, _ in unsealed})
+        try:
+            for hash_hex, base, body in sorted(unsealed, key=lambda u: u[1] is not None):
+                data = self._verified(hash_hex, base, body)
+                if data is None:
+                    continue
+                if base is None and hash_hex in bases:
+                    self._keep_base(hash_hex, data)
+                found[hash_hex] = data
+        finally:
+            self._prefetched.clear()
         return {h: found[h] if h in found else self.get_data(h) for h in wanted}
+
+    def _prefetch(self, bases: list[delta.Base], have: set[str]) -> set[str]:
+        """Read the bases of deltas (and theirs, down their chains) that neither ``have`` nor the cache
+        holds, each pack once per level, where the deltas say they are; base_bytes takes them from
+        there (and reads anything missed or moved the usual way). Returns every base id met."""
+        met: set[str] = set()
+        for _ in range(delta.MAX_CHAIN):
+            by_pack: dict[str, list[tuple[int, int, str]]] = {}
+            for base in bases:
+                met.add(base.id)
+                at = base.at or self._hint(base.id)
+                if base.id in have or base.id in self._bases or at is None or at[0] in self._gone:
+                    continue
+                have.add(base.id)
+                if self._pack is None or self._pack.id != at[0]:
+                    by_pack.setdefault(at[0], []).append((at[1], at[2], base.id))
+            bases = []
+            for pack_id, items in by_pack.items():
+                items.sort()
+                try:
+                    stored = self.backend.read_ranges(pack_key(pack_id), [(o, n) for o, n, _ in items])
+                except (NotFoundError, TruncatedError):
+                    continue
+                for (_, _, hash_hex), blob in zip(items, stored, strict=True):
+                    try:
+                        self._prefetched[hash_hex] = unsealed = delta.unseal(self.codec, blob)
+                    except DamagedError:
+                        continue
+                    if unsealed[0] is not None:
+                        bases.append(unsealed[0])
+            if not bases:
+                break
+        return met
 
     def _read_stored(self, pack_id: str, offset: int, length: int) -> bytes:
         """Stored bytes from a pack. On remote storage, a pack read from three times is downloaded

@@ -9,7 +9,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import entrasnap
-from entrasnap.store.bases import CHUNK_SHARE, MANIFEST_SHARE, RECORD_SHARE, ParentVersions
+from entrasnap.store.bases import CHUNK_SHARE, LINE, MANIFEST_SHARE, RECORD_SHARE, ParentVersions
 from entrasnap.store.canonical import HASH_RE, canonical_bytes, digest
 from entrasnap.store.errors import StoreError
 from entrasnap.store.lock import NamedLock
@@ -151,6 +151,7 @@ class SnapshotWriter:
                     self.repo.stats,
                     base=partial(versions.chunk, type_key, c[0][0]),
                     share=CHUNK_SHARE,
+                    line=LINE,
                 )
                 for c in cut(entries)
             ]
@@ -161,6 +162,7 @@ class SnapshotWriter:
                 self.repo.stats,
                 base=partial(versions.manifest, type_key),
                 share=MANIFEST_SHARE,
+                line=LINE,
             )
             info["manifest"] = [manifest_hash, location_json(at)]
         self._versions.drop(type_key)

@@ -1,0 +1,181 @@
+"""The collector overlaps what does not depend on each other: a list's pages with their children, a parent
+type with the types scoped by it. Each test holds a request back until the overlapping one arrives: a
+collector that waited instead would never send it (the hold gives up after a while and the test fails)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+
+from entrasnap import catalog
+from entrasnap.collect import Options
+from entrasnap.fakegraph.service import RunningFakeGraph
+from entrasnap.graph import GraphClient, StaticToken
+from entrasnap.services.snapshot import take_snapshot
+from entrasnap.store import LocalBackend, Repository
+
+GIVE_UP = 20.0  # seconds a held request waits for the one that should overlap it
+
+
+class Holding(httpx.AsyncBaseTransport):
+    """Holds the requests ``held`` picks until one that ``awaited`` picks has been sent; notes the ids of
+    the first page of the group list (``first``)."""
+
+    def __init__(
+        self, held: Callable[[httpx.Request], bool], awaited: Callable[[httpx.Request], bool]
+    ) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.held, self.awaited = held, awaited
+        self.arrived = asyncio.Event()
+        self.first: set[str] = set()
+        self.holds = 0
+        self.gave_up = 0
+
+    async def hold(self, request: httpx.Request) -> None:
+        if self.awaited(request):
+            self.arrived.set()
+        elif self.held(request) and not self.arrived.is_set():
+            self.holds += 1
+            try:
+                await asyncio.wait_for(self.arrived.wait(), GIVE_UP)
+            except TimeoutError:
+                self.gave_up += 1
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await self.hold(request)
+        response = await self.inner.handle_async_request(request)
+        if (
+            request.method == "GET"
+            and request.url.path.endswith("/groups")
+            and "skiptoken" not in str(request.url)
+        ):
+            body = await response.aread()
+            self.first = {str(g["id"]) for g in json.loads(body)["value"]}
+            return httpx.Response(response.status_code, headers=response.headers, content=body)
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def _snapshot(
+    fg: RunningFakeGraph, store: Path, keys: list[str], transport: Holding, *, from_delta: bool = True
+) -> dict[str, object]:
+    """A snapshot of ``keys`` through ``transport``, the group list in pages of 10 (without member lists
+    from /groups/delta unless ``from_delta``)."""
+    types = catalog.resolve(keys)
+    groups = replace(
+        catalog.BY_KEY["groups"],
+        page_size=10,
+        children=tuple(
+            c if from_delta else replace(c, from_delta=False) for c in catalog.BY_KEY["groups"].children
+        ),
+    )
+    types = [groups if t.key == "groups" else t for t in types]
+
+    async def go() -> dict[str, object]:
+        async with GraphClient(fg.url, StaticToken(fg.token()), transport=transport) as client:
+            repository = Repository.open(LocalBackend(store), create=True)
+            outcome = await take_snapshot(
+                client, repository, types, tenant_hint=fg.tenant_id, options=Options()
+            )
+        return outcome.record.data
+
+    return asyncio.run(go())
+
+
+def _is_batch_for(request: httpx.Request, text: str) -> bool:
+    return request.url.path.endswith("/$batch") and text.encode() in request.content
+
+
+def _later_groups_page(request: httpx.Request) -> bool:
+    """A page of the group list after the first (it has a $skiptoken)."""
+    url = str(request.url)
+    return request.method == "GET" and request.url.path.endswith("/groups") and "skiptoken" in url
+
+
+def _batch_about(request: httpx.Request, child: str, ids: set[str], first: bool) -> bool:
+    """A $batch with ``child`` requests for groups of the first page (``first``) or of another one."""
+    if not request.url.path.endswith("/$batch"):
+        return False
+    urls = [r["url"] for r in json.loads(request.content)["requests"] if child in r["url"]]
+    return any((url.split("/")[2] in ids) == first for url in urls)
+
+
+def test_children_of_a_page_are_read_while_the_next_pages_arrive(
+    fakegraph: RunningFakeGraph, tmp_path: Path
+) -> None:
+    """The first page's group settings are held until settings of another page's groups are asked for."""
+    transport: Holding = Holding(
+        lambda r: _batch_about(r, "/settings", transport.first, True),
+        lambda r: _batch_about(r, "/settings", transport.first, False),
+    )
+    record = _snapshot(fakegraph, tmp_path / "s", ["groups"], transport)
+
+    assert record["status"] == "complete"
+    assert transport.holds > 0 and transport.gave_up == 0
+
+
+def test_scoped_types_read_their_parents_while_the_parent_type_is_read(
+    fakegraph: RunningFakeGraph, tmp_path: Path
+) -> None:
+    """Every group list page after the first is held until PIM for groups is asked about a group (member
+    lists read per group: the list is the only read of the groups)."""
+    keys = ["groups", "groupEligibilitySchedules", "groupAssignmentSchedules"]
+    transport = Holding(_later_groups_page, lambda r: _is_batch_for(r, "privilegedAccess/group"))
+    record = _snapshot(fakegraph, tmp_path / "s", keys, transport, from_delta=False)
+
+    assert record["status"] == "complete"
+    assert transport.holds > 0 and transport.gave_up == 0
+    types = record["types"]
+    assert isinstance(types, dict)
+    assert types["groups"]["count"] == len(list(fakegraph.store.sets["groups"].after()))
+    assert all(types[k]["status"] == "ok" for k in keys)
+
+
+def _groups_list_page(request: httpx.Request) -> bool:
+    return request.method == "GET" and request.url.path.endswith("/groups")
+
+
+def test_scoped_types_start_on_the_objects_of_the_initial_delta_round(
+    fakegraph: RunningFakeGraph, tmp_path: Path
+) -> None:
+    """A full read of groups starts with the initial round of /groups/delta (for the member lists): PIM for
+    groups reads its groups from it, before the group list is asked for at all."""
+    keys = ["groups", "groupEligibilitySchedules"]
+    assert any(c.from_delta for c in catalog.BY_KEY["groups"].children)
+    transport = Holding(_groups_list_page, lambda r: _is_batch_for(r, "privilegedAccess/group"))
+    record = _snapshot(fakegraph, tmp_path / "s", keys, transport)
+
+    assert record["status"] == "complete"
+    assert transport.holds > 0 and transport.gave_up == 0
+
+
+class FailingLaterPages(Holding):
+    """Answers the pages of the group list after the first with an error Graph does not retry (once held)."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if _later_groups_page(request):
+            await self.hold(request)
+            return httpx.Response(400, json={"error": {"code": "BadRequest", "message": "no"}})
+        return await super().handle_async_request(request)
+
+
+def test_a_scoped_type_whose_parent_type_fails_midway_fails_too(
+    fakegraph: RunningFakeGraph, tmp_path: Path
+) -> None:
+    """The PIM types have read the first page's groups when the group list fails: incomplete, so an error."""
+    keys = ["groups", "groupEligibilitySchedules"]
+    transport = FailingLaterPages(_later_groups_page, lambda r: _is_batch_for(r, "privilegedAccess/group"))
+    record = _snapshot(fakegraph, tmp_path / "s", keys, transport, from_delta=False)
+
+    types = record["types"]
+    assert isinstance(types, dict)
+    assert transport.holds > 0 and transport.gave_up == 0  # it did read the first page's groups
+    assert types["groups"]["status"] == types["groupEligibilitySchedules"]["status"] == "error"
+    assert "depends on groups" in str(types["groupEligibilitySchedules"]["error"])
