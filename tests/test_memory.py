@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 import random
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from entrasnap.collect.engine import _take
+from entrasnap.collect.engine import Collector, _take
 from entrasnap.graph import BatchResult
 from entrasnap.store import LocalBackend, Repository
 from entrasnap.store.codec import PLAIN
@@ -199,3 +200,31 @@ def test_a_refs_child_page_is_kept_as_shared_ids_and_its_body_let_go() -> None:
     objects = BatchResult("a1|owners", 200, {}, body)
     _take(objects, body["value"], out, links)
     assert out["a1|owners"] == body["value"]
+
+
+class _Baseline:
+    """A previous snapshot of ``count`` objects, each holding ``children`` member ids."""
+
+    def __init__(self, count: int, children: int) -> None:
+        self.count, self.children = count, children
+
+    def type_info(self, type_key: str) -> dict[str, Any] | None:
+        return None
+
+    def entries(self, type_key: str) -> Iterator[tuple[str, str, str | None]]:
+        return ((f"o{i:04d}", _hash(i), None) for i in range(self.count))
+
+    def record(self, record_hash: str) -> dict[str, Any]:
+        members = [f"{record_hash[:8]}-{j:027d}" for j in range(self.children)]
+        return {"id": record_hash, "object": {"id": record_hash}, "children": {"members": members}}
+
+
+def test_kept_objects_are_refreshed_fewer_at_a_time_when_their_child_lists_are_long() -> None:
+    def chunks(baseline: _Baseline) -> list[int]:
+        collector = Collector(None, None, baseline=baseline)  # type: ignore[arg-type]
+        entries = baseline.entries("administrativeUnits")
+        return [len(c) for c in iter(partial(collector._kept_records, entries), [])]
+
+    assert chunks(_Baseline(450, 3)) == [200, 200, 50]  # groups, devices: 200 records at a time
+    # an L tenant's 200 administrative units hold ~18,000 member ids each: not all at once (~100 MB)
+    assert chunks(_Baseline(12, 9000)) == [3, 3, 3, 3]

@@ -399,3 +399,13 @@ def test_the_collector_comes_back_without_a_collection_of_everything_read() -> N
     assert id(read) in old and id(read[-1]) in old  # counted as old: young collections skip it
     del cycle
     assert gc.collect() >= 1  # still collectable (not left frozen)
+
+
+def test_show_history_and_diff_start_without_rich() -> None:
+    import subprocess
+    import sys
+
+    modules = "entrasnap.cli.main, entrasnap.cli.timeline_cmd, entrasnap.cli.diff_cmd, entrasnap.services.render_diff"
+    code = f"import sys, {modules}; print(sorted(m for m in sys.modules if m.split('.')[0] == 'rich'))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"  # rich is imported only to draw on a terminal (slow to import)

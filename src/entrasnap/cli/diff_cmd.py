@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 import typer
-from rich.console import Console
 
 from entrasnap import catalog
 from entrasnap.cli.errors import fail, handle_errors
@@ -49,6 +48,8 @@ def render(result: SnapshotDiff, fmt: str, output: Path | None) -> None:
     from entrasnap.services.render_diff import render_html, render_json_bytes, render_markdown, render_text
 
     if fmt == "text":
+        from rich.console import Console
+
         if output is None:
             render_text(result, Console(highlight=False, soft_wrap=True))
             return

@@ -6,12 +6,11 @@ import json
 import os
 import sys
 from contextlib import ExitStack
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from entrasnap import catalog
 from entrasnap.catalog.model import ResourceType
@@ -21,17 +20,26 @@ from entrasnap.cli.key_option import KEY_OPTION
 from entrasnap.store import Repository, SnapshotRecord
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from entrasnap.collect import Options
     from entrasnap.services.snapshot import Outcome
 
 # Commands import the graph layer and the services they run lazily, so that read-only commands such as
-# `show` start fast.
+# `show` start fast (rich too: output on a pipe is JSON).
 
 STORE_HELP = (
     "Repository: a local folder (created on first use), az://ACCOUNT/CONTAINER\\[/PREFIX] or "
     "https://ACCOUNT.blob.core.windows.net/CONTAINER\\[/PREFIX] (Azure Blob; see docs/AZURE.md)."
 )
-err_console = Console(stderr=True)
+
+
+@cache
+def err_console() -> Console:
+    """Progress and summaries go to stderr."""
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 def open_repository(store: str, *, create: bool, encryption_key: str | None = None) -> Repository:
@@ -253,7 +261,7 @@ async def _run(
             def waits() -> tuple[int, float]:
                 return client.stats.throttled, client.stats.wait_seconds
 
-            with LiveProgress(err_console, waits) as live:
+            with LiveProgress(err_console(), waits) as live:
                 return await take_snapshot(
                     client,
                     repository,
@@ -289,6 +297,8 @@ def report(outcome: Outcome, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(record.data, indent=2, ensure_ascii=False))
         return
+    from rich.table import Table
+
     stats = record.data.get("stats", {})
     summary = Table(
         title=f"snapshot {record.id[:12]} of {record.tenant.get('domain') or record.tenant.get('id')}"
@@ -306,8 +316,8 @@ def report(outcome: Outcome, as_json: bool) -> None:
             if error.get("permission"):
                 detail = f"needs {error['permission']}: {detail}"
         summary.add_row(key, info["status"], f"{info.get('count', 0):,}", mode, detail[:100])
-    err_console.print(summary)
-    err_console.print(
+    err_console().print(summary)
+    err_console().print(
         f"{sum(i.get('count', 0) for i in record.types.values()):,} objects in {outcome.seconds:.1f}s; "
         f"{stats.get('requests', 0):,} requests, {stats.get('throttled', 0)} throttled; "
         f"{stats.get('objectsWritten', 0):,} new objects, {stats.get('bytesWritten', 0):,} bytes written"
@@ -326,6 +336,9 @@ def list_snapshots(
         if as_json:
             typer.echo(json.dumps([summary_of(r) for r in records], indent=2, ensure_ascii=False))
             return
+        from rich.console import Console
+        from rich.table import Table
+
         table = Table(title=f"{len(records)} snapshot(s) in {store}", title_justify="left")
         for column in ("id", "started", "tenant", "status", "objects", "types not ok"):
             table.add_column(column)
@@ -381,7 +394,7 @@ def export(
         record = pick(tenant_records(repository, tenant), snapshot_ref)
 
         summary = export_snapshot(repository, record, to)
-        err_console.print(
+        err_console().print(
             f"exported {summary.objects:,} objects of snapshot {record.id[:12]} "
             f"({record.data['started']}) to {summary.directory}"
         )

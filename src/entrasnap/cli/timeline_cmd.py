@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from entrasnap.cli.errors import handle_errors
 from entrasnap.cli.key_option import KEY_OPTION
@@ -24,6 +22,9 @@ from entrasnap.services.timeline import (
     tenant_records,
     without_gc,
 )
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 TENANT_HELP = "Tenant id or domain, when the repository holds several tenants."
 VALUE_WIDTH = 100
@@ -57,6 +58,8 @@ def show(
         if as_json or not sys.stdout.isatty():
             typer.echo(json.dumps(show_json(found, view, kids, names), indent=2, ensure_ascii=False))
         else:
+            from rich.console import Console  # rich only on a terminal: JSON on a pipe starts without it
+
             render_show(Console(), found, view, kids, names)
 
 
@@ -87,6 +90,7 @@ def render_show(
     console: Console, found: Found, view: SnapshotView, kids: dict[str, Any], names: dict[str, str]
 ) -> None:
     """A header line, the object as highlighted JSON, then its children with names."""
+    from rich.markup import escape
     from rich.syntax import Syntax  # pygments: imported only when a terminal shows highlighting
 
     started = view.record.data["started"][:19].replace("T", " ")
@@ -139,11 +143,15 @@ def history(
         if as_json or not sys.stdout.isatty():
             typer.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
         else:
+            from rich.console import Console
+
             render_history(Console(), result)
 
 
 def render_history(console: Console, result: History) -> None:
     """A timeline: one entry per snapshot where something happened, with its changes."""
+    from rich.markup import escape
+
     console.print(f"[bold]{result.rtype.key}[/bold] [cyan]{escape(result.name or '-')}[/cyan] {result.id}")
     styles = {
         "appeared": "green",

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import html
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from rich.console import Console
-from rich.markup import escape
 
 from entrasnap.services.diff import ObjectChange, PropertyChange, SnapshotDiff, TypeDiff
 from entrasnap.services.ids import GUID, is_guid
 from entrasnap.services.risk import Flag
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 SIGNS = {"added": "+", "removed": "-", "modified": "~"}
 SEVERITY_STYLE = {"high": "bold white on red", "medium": "bold black on yellow", "low": "bold black on cyan"}
@@ -114,6 +115,8 @@ def _badge(flag: Flag) -> str:
 
 def render_text(diff: SnapshotDiff, console: Console) -> None:
     """The diff for a terminal (colours) or a plain file (a Console without a terminal)."""
+    from rich.markup import escape  # rich only for text: JSON on a pipe starts without it
+
     out = console.print
     out(f"[bold]Changes[/] from {escape(snapshot_line(diff, 'from'))}")
     out(f"          to {escape(snapshot_line(diff, 'to'))}")
