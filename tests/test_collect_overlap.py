@@ -13,9 +13,12 @@ from pathlib import Path
 import httpx
 
 from entrasnap import catalog
+from entrasnap.catalog.model import ResourceType
 from entrasnap.collect import Options
+from entrasnap.collect.engine import ParentFeed
 from entrasnap.fakegraph.service import RunningFakeGraph
 from entrasnap.graph import GraphClient, StaticToken
+from entrasnap.graph.client import BATCH_SIZE
 from entrasnap.services.snapshot import take_snapshot
 from entrasnap.store import LocalBackend, Repository
 
@@ -66,17 +69,18 @@ class Holding(httpx.AsyncBaseTransport):
 def _snapshot(
     fg: RunningFakeGraph, store: Path, keys: list[str], transport: Holding, *, from_delta: bool = True
 ) -> dict[str, object]:
-    """A snapshot of ``keys`` through ``transport``, the group list in pages of 10 (without member lists
-    from /groups/delta unless ``from_delta``)."""
+    """A snapshot of ``keys`` through ``transport``: the group list (S: 40 groups) in pages of a whole $batch
+    of parents for the scoped types, without member lists from /groups/delta unless ``from_delta``."""
     types = catalog.resolve(keys)
     groups = replace(
         catalog.BY_KEY["groups"],
-        page_size=10,
+        page_size=BATCH_SIZE,
         children=tuple(
             c if from_delta else replace(c, from_delta=False) for c in catalog.BY_KEY["groups"].children
         ),
     )
-    types = [groups if t.key == "groups" else t for t in types]
+    # every group is a parent (none left out as dynamic): a page of groups is a whole $batch of parents
+    types = [groups if t.key == "groups" else _every_group(t) for t in types]
 
     async def go() -> dict[str, object]:
         async with GraphClient(fg.url, StaticToken(fg.token()), transport=transport) as client:
@@ -87,6 +91,10 @@ def _snapshot(
         return outcome.record.data
 
     return asyncio.run(go())
+
+
+def _every_group(rtype: ResourceType) -> ResourceType:
+    return replace(rtype, parent=replace(rtype.parent, unless=())) if rtype.parent else rtype
 
 
 def _is_batch_for(request: httpx.Request, text: str) -> bool:
@@ -179,3 +187,24 @@ def test_a_scoped_type_whose_parent_type_fails_midway_fails_too(
     assert transport.holds > 0 and transport.gave_up == 0  # it did read the first page's groups
     assert types["groups"]["status"] == types["groupEligibilitySchedules"]["status"] == "error"
     assert "depends on groups" in str(types["groupEligibilitySchedules"]["error"])
+
+
+async def test_a_parent_feed_hands_out_full_batches_until_it_is_closed() -> None:
+    """Scoped types read their parents in lists of whole $batches (20) as they arrive, the rest at the end."""
+    feed = ParentFeed()
+    for n in range(45):
+        feed.add({"id": str(n)})
+    feed.add({"id": "3"})  # once per id
+    lists = feed.batches(200)
+    assert len(await anext(lists)) == 40
+    waiting = asyncio.ensure_future(anext(lists))
+    for n in range(45, 59):
+        feed.add({"id": str(n)})
+    await asyncio.sleep(0)
+    assert not waiting.done()  # 19 waiting: not a whole $batch yet
+    feed.add({"id": "59"})
+    assert [p["id"] for p in await waiting] == [str(n) for n in range(40, 60)]
+    feed.add({"id": "60"})
+    feed.close()
+    assert [p["id"] for p in await anext(lists)] == ["60"]
+    assert [x async for x in lists] == []

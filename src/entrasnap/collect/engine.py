@@ -30,6 +30,7 @@ from entrasnap.collect.incremental import (
 )
 from entrasnap.collect.status import TypeFailure, classify
 from entrasnap.graph import BatchItem, BatchResult, GraphClient, GraphRequestError
+from entrasnap.graph.client import BATCH_SIZE
 
 JSON = dict[str, Any]
 RESPONSE_METADATA = ("@odata.context", "@odata.nextLink", "@odata.deltaLink", "@odata.count")
@@ -629,11 +630,16 @@ class Collector:
         seen: set[str] = set()
 
         async def reads() -> AsyncGenerator[Coroutine[Any, Any, None]]:
+            chosen: list[JSON] = []  # read in whole $batches while more may come
             async for parents in feed.batches(200):
                 self._check_parent(rtype)  # its type failed: stop reading
-                chosen = [p for p in parents if scope.applies(p)]
-                if chosen:
-                    yield self._read_scoped_batch(rtype, chosen, seen, result)
+                chosen += [p for p in parents if scope.applies(p)]
+                whole = len(chosen) - len(chosen) % BATCH_SIZE
+                if whole:
+                    yield self._read_scoped_batch(rtype, chosen[:whole], seen, result)
+                    chosen = chosen[whole:]
+            if chosen:
+                yield self._read_scoped_batch(rtype, chosen, seen, result)
 
         await overlapped(reads())
         self._check_parent(rtype)
@@ -1089,13 +1095,17 @@ class ParentFeed:
         self._added.set()
         self._added = asyncio.Event()
 
-    async def batches(self, size: int) -> AsyncIterator[list[JSON]]:
-        """Objects in lists of at most ``size``, each as soon as some have arrived, until closed."""
+    async def batches(self, size: int, unit: int = BATCH_SIZE) -> AsyncIterator[list[JSON]]:
+        """Objects in lists of at most ``size``, as soon as ``unit`` of them (a full ``$batch``) have
+        arrived, in multiples of ``unit`` until the feed is closed; then the rest."""
         start = 0
         while True:
             added = self._added
-            if start < len(self.items):
-                chunk = self.items[start : start + size]
+            ready = len(self.items) - start
+            if not self.closed:
+                ready -= ready % unit
+            if ready > 0:
+                chunk = self.items[start : start + min(size, ready)]
                 start += len(chunk)
                 yield chunk
             elif self.closed:
