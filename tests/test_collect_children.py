@@ -13,6 +13,7 @@ from typing import Any
 from entrasnap import catalog
 from entrasnap.catalog.model import ResourceType
 from entrasnap.collect import Options
+from entrasnap.fakegraph.server import FaultRule
 from entrasnap.fakegraph.service import RunningFakeGraph
 from entrasnap.graph import GraphClient, StaticToken
 from entrasnap.services.snapshot import take_snapshot
@@ -365,7 +366,21 @@ def test_group_members_come_from_the_initial_delta_round(fakegraph: RunningFakeG
     )  # the delta link from "latest" and the capped lists, for the round
     assert narrowed["types"]["groups"]["children"] == full["types"]["groups"]["children"]
 
+    assert narrowed["types"]["groups"]["delta"]["link"]
+
     fakegraph.fake.engine.delta_member_slice = 7  # most member lists over several pages
     sliced, _ = _snapshot(fakegraph, tmp_path / "sliced", types, Options())
     assert sliced["types"]["groups"]["requests"] > narrowed["types"]["groups"]["requests"] + 10
     assert contents(tmp_path / "sliced", sliced) == contents(tmp_path / "every", full)
+
+    # a round slower than the list: the groups at the cap wait for it
+    fakegraph.fake.rules.append(FaultRule("^/groups/delta$", "slow", times=10**6, delay_ms=40))
+    slow, _ = _snapshot(fakegraph, tmp_path / "slow", types, Options())
+    fakegraph.fake.rules.clear()
+    assert contents(tmp_path / "slow", slow) == contents(tmp_path / "every", full)
+    # a round failing at once: a delta link from now, then the list and the capped lists per group
+    fakegraph.fake.rules.append(FaultRule("^/groups/delta$", "400", times=1))
+    failed, _ = _snapshot(fakegraph, tmp_path / "failed", types, Options())
+    assert contents(tmp_path / "failed", failed) == contents(tmp_path / "every", full)
+    assert failed["types"]["groups"]["requests"] == full["types"]["groups"]["requests"] + 1
+    assert failed["types"]["groups"]["delta"]["link"]

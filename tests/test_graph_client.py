@@ -21,7 +21,7 @@ from entrasnap.graph import (
     GraphRequestError,
     StaticToken,
 )
-from entrasnap.graph.flow import AdaptiveLimit
+from entrasnap.graph.flow import AdaptiveLimit, UnitPacer
 
 Factory = Callable[..., RunningFakeGraph]
 CA = "/v1.0/identity/conditionalAccess/policies"
@@ -170,6 +170,79 @@ async def test_adaptive_limit_halves_once_per_epoch_and_grows_back() -> None:
     for _ in range(200):
         limit.succeeded()
     assert limit.limit == 16
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 6))
+
+
+async def test_unit_pacer_learns_the_refill_rate_between_two_empty_moments() -> None:
+    clock = _Clock()
+    pacer = UnitPacer(clock=clock, sleep=clock.sleep)
+    pacer.spent(300, 99.0)  # sent before the bucket was found empty: not part of any span
+    pacer.throttled(100.0)  # a request sent at 100.0 found the bucket empty
+    for n in range(500):
+        pacer.spent(1, 100.0 + n / 500)
+    pacer.throttled(101.0)  # too soon after the first to measure
+    assert pacer.rate is None
+    for n in range(1000):
+        pacer.spent(1, 101.0 + n / 500)
+    pacer.throttled(99.5)  # the answer to an older request: nothing new
+    pacer.throttled(103.0)
+    assert pacer.rate == pytest.approx(500 * UnitPacer.SHARE)  # 1,500 units sent in the 3 s between
+    pacer.throttled(103.0)  # the same moment again: nothing to measure
+    assert pacer.rate == pytest.approx(500 * UnitPacer.SHARE)
+    pacer.spent(100, 110.0)
+    pacer.throttled(130.0)  # too long: the bucket may have filled up and overflowed meanwhile
+    assert pacer.rate == pytest.approx(500 * UnitPacer.SHARE)
+
+
+async def test_unit_pacer_spaces_requests_by_their_expected_units_and_probes_for_more() -> None:
+    clock = _Clock()
+    pacer = UnitPacer(clock=clock, sleep=clock.sleep, probe=2.0)
+    assert await pacer.take(20) == 0.0  # no rate known: nothing waits
+    pacer.throttled(97.0)
+    for n in range(300):
+        pacer.spent(1, 97.0 + n / 100)
+    pacer.throttled(100.0)
+    rate = 100 * UnitPacer.SHARE
+    assert pacer.rate == pytest.approx(rate)
+    for _ in range(4):
+        await pacer.take(19)  # $batches of 19 requests of 1 unit
+    step = 19 / rate
+    assert clock.slept == pytest.approx(
+        [2 * step - UnitPacer.BURST, 3 * step - UnitPacer.BURST]
+    )  # after a burst
+    clock.now += 2.0  # no 429 for a while: try a little faster
+    await pacer.take(1)
+    assert pacer.rate == pytest.approx(rate * 1.1)
+
+
+async def test_requests_paced_by_resource_units_meet_few_429s(fakegraph_factory: Factory) -> None:
+    """A bucket of 100 units refilled every second: the first 600 requests teach the client its rate (with a
+    storm of 429s while they do); the next 600 keep to it."""
+    fake = fakegraph_factory(resource_units=100, time_scale=0.1)
+    user_ids = fake.store.sets["users"].ids()
+    items = [
+        BatchItem(str(n), "GET", f"/users/{user_ids[n % len(user_ids)]}?$select=id") for n in range(1200)
+    ]
+    async with make_client(fake) as client:
+        first = await client.batch(items[:600])
+        learning = client.stats.throttled
+        rate = client._units.rate
+        second = await client.batch(items[600:])
+    assert all(r.status == 200 for r in first + second)
+    assert rate is not None and 50 <= rate <= 150  # units a second
+    assert learning > 600  # without pacing, as many 429s as requests or more
+    assert client.stats.throttled - learning < 600 / 4
 
 
 # --- batch ---------------------------------------------------------------------------------------

@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 import random
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from entrasnap.collect.engine import _take
+from entrasnap.collect.engine import Collector, _take
 from entrasnap.graph import BatchResult
 from entrasnap.store import LocalBackend, Repository
 from entrasnap.store.codec import PLAIN
@@ -65,6 +66,31 @@ def test_pending_entries_drain_in_id_order_with_names_as_given_and_the_last_put_
         ("c", _hash(3), "Zoë 山田 \U0001f600"),
     ]
     assert len(pending) == 0
+
+
+def test_pending_entries_put_in_id_order_keep_about_105_bytes_each_id_included() -> None:
+    def build(n: int) -> PendingEntries:
+        pending = PendingEntries()
+        for i in range(n):  # as an incremental read keeps them: the previous snapshot's ids, in order
+            pending.put(f"{i:08d}-0000-4000-8000-000000000000", _hash(i), f"User number {i}")
+        return pending
+
+    assert _retained_per_item(build) < 125  # about 105; id strings with a dict of bytes took about 190
+
+
+def test_pending_entries_in_and_out_of_order_drain_like_a_dict_where_the_last_put_wins() -> None:
+    rng = random.Random(3)
+    for _ in range(30):
+        pending, expected = PendingEntries(), {}
+        ids = sorted({f"id{rng.randrange(400):03d}" for _ in range(rng.randrange(1, 120))})
+        for step in range(rng.randrange(1, 300)):
+            object_id = ids[min(step, len(ids) - 1)] if rng.random() < 0.6 else rng.choice(ids)
+            name = rng.choice([None, "", f"n{step}", "Zoë \U0001f600"])
+            pending.put(object_id, _hash(step), name)
+            expected[object_id] = (_hash(step), name)
+            assert len(pending) == len(expected)
+        assert list(pending.drain()) == [(k, *expected[k]) for k in sorted(expected)]
+        assert len(pending) == 0
 
 
 def test_a_snapshot_lists_what_was_added_through_the_compact_entries(tmp_path: Path) -> None:
@@ -199,3 +225,31 @@ def test_a_refs_child_page_is_kept_as_shared_ids_and_its_body_let_go() -> None:
     objects = BatchResult("a1|owners", 200, {}, body)
     _take(objects, body["value"], out, links)
     assert out["a1|owners"] == body["value"]
+
+
+class _Baseline:
+    """A previous snapshot of ``count`` objects, each holding ``children`` member ids."""
+
+    def __init__(self, count: int, children: int) -> None:
+        self.count, self.children = count, children
+
+    def type_info(self, type_key: str) -> dict[str, Any] | None:
+        return None
+
+    def entries(self, type_key: str) -> Iterator[tuple[str, str, str | None]]:
+        return ((f"o{i:04d}", _hash(i), None) for i in range(self.count))
+
+    def record(self, record_hash: str) -> dict[str, Any]:
+        members = [f"{record_hash[:8]}-{j:027d}" for j in range(self.children)]
+        return {"id": record_hash, "object": {"id": record_hash}, "children": {"members": members}}
+
+
+def test_kept_objects_are_refreshed_fewer_at_a_time_when_their_child_lists_are_long() -> None:
+    def chunks(baseline: _Baseline) -> list[int]:
+        collector = Collector(None, None, baseline=baseline)  # type: ignore[arg-type]
+        entries = baseline.entries("administrativeUnits")
+        return [len(c) for c in iter(partial(collector._kept_records, entries), [])]
+
+    assert chunks(_Baseline(450, 3)) == [200, 200, 50]  # groups, devices: 200 records at a time
+    # an L tenant's 200 administrative units hold ~18,000 member ids each: not all at once (~100 MB)
+    assert chunks(_Baseline(12, 9000)) == [3, 3, 3, 3]

@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Container, Coroutine, Iterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Container, Coroutine, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode
+
+import orjson
 
 from entrasnap.catalog.model import Child, Inverse, ResourceType
 from entrasnap.collect.incremental import (
@@ -38,6 +40,10 @@ RESPONSE_METADATA = ("@odata.context", "@odata.nextLink", "@odata.deltaLink", "@
 EXPAND_PAGE_SIZE = 100
 EXPANDED_LIMIT = 20
 PAGES_IN_FLIGHT = 4  # pages of one type read on (children, scoped reads) at the same time
+KEPT_AT_ONCE = 200
+KEPT_CHILD_IDS = 20_000
+"""An incremental read refreshes kept objects KEPT_AT_ONCE at a time, fewer when their stored child
+lists reach KEPT_CHILD_IDS ids."""
 Inline = dict[tuple[str, str], list[Any]]  # (object id, child name) -> the child as stored, from $expand
 
 
@@ -152,6 +158,26 @@ def raw_object(obj: JSON) -> JSON:
     return {k: v for k, v in obj.items() if k not in RESPONSE_METADATA}
 
 
+@dataclass
+class _Kept:
+    """The previous snapshot's objects of a type that an incremental read keeps: its entries less the
+    changed and removed ids, read from the snapshot again when needed rather than held (an L tenant
+    keeps 50,000 devices, 40,000 groups: ~350 bytes an entry)."""
+
+    baseline: Baseline
+    type_key: str
+    changed: Container[str]
+    removed: Container[str]
+    count: int = 0
+
+    def __iter__(self) -> Iterator[tuple[str, str, str | None]]:
+        return (e for e in self.baseline.entries(self.type_key) if e[0] in self)
+
+    def __contains__(self, oid: object) -> bool:
+        """Whether the id is not changed or removed (an object of the previous snapshot is then kept)."""
+        return oid not in self.changed and oid not in self.removed
+
+
 class Collector:
     """Reads the chosen types from one tenant into a sink."""
 
@@ -259,13 +285,12 @@ class Collector:
         await self._store_page(rtype, [obj], result)
 
     async def _read_collection(
-        self, rtype: ResourceType, result: TypeResult, known: Inline | None = None
+        self, rtype: ResourceType, result: TypeResult, waiting: Waiting | None = None
     ) -> None:
-        """Every page of the type's list; ``known``: child lists already read (from a delta round), popped
-        as their objects come (the children they hold are not expanded)."""
+        """Every page of the type's list; with ``waiting``, the objects whose child lists the type's initial
+        delta round reads wait for it (see ``Waiting``)."""
         url, params, headers = list_request(rtype, self.options)
-        taken = {name for _, name in known} if known else set()
-        expanded = tuple(c for c in expanded_children(rtype, headers) if c.name not in taken)
+        expanded = expanded_children(rtype, headers)
         if expanded:
             params = with_expansions(params, expanded)
         params = carrying(params, self._carriers.get(rtype.key, ()))
@@ -278,17 +303,17 @@ class Collector:
                 async for page in listing:
                     result.requests += 1
                     inline = take_expanded(rtype, page, expanded)
-                    if known:
-                        for obj in page:
-                            oid = object_id(rtype, obj)
-                            for name in taken:
-                                if (found := known.pop((oid, name), None)) is not None:
-                                    inline[(oid, name)] = found
-                    yield self._store_page(rtype, page, result, inline)
+                    ready = waiting.ready(page, inline) if waiting is not None else page
+                    yield self._store_page(rtype, ready, result, inline)
 
         # A page's children are read while the next pages arrive: the list's pages are a chain, and
         # waiting for each page's children would lengthen it.
         await overlapped(pages())
+        if waiting is not None:
+            await asyncio.wait([waiting.round])
+            while waiting.held:
+                page, inline = waiting.release(EXPAND_PAGE_SIZE)
+                await self._store_page(rtype, page, result, inline)
 
     # --- delta-capable types --------------------------------------------------------------------
 
@@ -316,10 +341,11 @@ class Collector:
                 return self._state(rtype, link, str(chosen.full), "incremental")
         result.mode, result.reason = "full", chosen.reason
         initial = tuple(c for c in rtype.children if c.from_delta)
-        latest, known = await self._initial_round(rtype, initial, result) if initial else (None, None)
-        if known is None:
+        if not initial:
             latest = await self._latest_link(rtype, result)
-        await self._read_collection(rtype, result, known)
+            await self._read_collection(rtype, result)
+        else:
+            latest = await self._read_with_initial_round(rtype, initial, result)
         return self._state(rtype, latest, self.now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "full")
 
     def _state(self, rtype: ResourceType, link: str | None, full: str, mode: str) -> JSON | None:
@@ -342,8 +368,37 @@ class Collector:
         link = body.get("@odata.deltaLink") if isinstance(body, dict) else None
         return str(link) if link else None
 
-    async def _initial_round(
+    async def _read_with_initial_round(
         self, rtype: ResourceType, children: tuple[Child, ...], result: TypeResult
+    ) -> str | None:
+        """A full read whose ``children`` come from the type's initial delta round, read alongside the list
+        (begun first, so its delta link misses nothing the list shows); the round's delta link.
+
+        If the round fails at once, a delta link from now is taken before the list and the children are
+        read as without the round; if it fails later, there is no delta link (the next read is full).
+        """
+        started = asyncio.Event()
+        task = asyncio.ensure_future(self._initial_round(rtype, children, result, started))
+        await started.wait()
+        latest: str | None = None
+        if task.done() and task.result()[1] is None:
+            latest = await self._latest_link(rtype, result)
+        _, _, headers = list_request(rtype, self.options)
+        if not set(children) <= set(expanded_children(rtype, headers)):
+            await asyncio.wait([task])  # the list cannot show them: the round first, nothing waits
+        try:
+            await self._read_collection(rtype, result, Waiting(rtype, children, task))
+        finally:
+            task.cancel()
+        link, known = task.result()
+        return latest if known is None else link
+
+    async def _initial_round(
+        self,
+        rtype: ResourceType,
+        children: tuple[Child, ...],
+        result: TypeResult,
+        started: asyncio.Event | None = None,
     ) -> tuple[str | None, Inline | None]:
         """The initial round of the type's delta query: its delta link and the ``children`` of every object
         it returns (``<name>@delta``), as stored; (None, None) if the round fails. Its objects are also
@@ -359,7 +414,11 @@ class Collector:
         try:
             while url is not None:
                 result.requests += 1
-                body = await self.client.get(url)
+                try:
+                    body = await self.client.get(url)
+                finally:
+                    if started is not None:
+                        started.set()
                 values = body.get("value") if isinstance(body, dict) else None
                 if not isinstance(values, list):
                     raise GraphRequestError(
@@ -421,12 +480,12 @@ class Collector:
         assert self.baseline is not None
         untracked = tuple(c for c in rtype.children if not c.delta)
         keep = self._keep.get(rtype.key)
-        kept: list[tuple[str, str, str | None]] = []
+        kept = _Kept(self.baseline, rtype.key, changed, removed)
         for oid, record_hash, name in self.baseline.entries(rtype.key):
             if oid in changed or oid in removed:
                 continue
             if rtype.children or keep:
-                kept.append((oid, record_hash, name))  # its record is needed: children, parent properties
+                kept.count += 1  # its record is needed (children, parent properties): read again below
             else:
                 self.sink.add_existing(rtype.key, oid, record_hash, name)
                 self._remember_parent(rtype, oid, {})
@@ -463,23 +522,24 @@ class Collector:
     async def _refresh_kept(
         self,
         rtype: ResourceType,
-        kept: list[tuple[str, str, str | None]],
+        kept: _Kept,
         untracked: tuple[Child, ...],
         result: TypeResult,
     ) -> None:
         """Kept objects whose untracked children must be read again (or whose properties scoped types need)."""
         assert self.baseline is not None
-        inline = await self._expanded_lists(rtype, untracked, {oid for oid, _, _ in kept}, result)
-        for start in range(0, len(kept), 200):
-            chunk = kept[start : start + 200]
-            records = [self.baseline.record(record_hash) for _, record_hash, _ in chunk]
-            objects = [rec["object"] for rec in records]
+        if not kept.count:
+            return
+        inline = await self._expanded_lists(rtype, untracked, kept, result)
+        entries = iter(kept)
+        while chunk := self._kept_records(entries):
+            objects = [rec["object"] for _, rec in chunk]
             fresh, vanished = (
                 await self._children(rtype, objects, result, untracked, inline=inline)
                 if untracked
                 else ({}, set())
             )
-            for (oid, record_hash, name), rec in zip(chunk, records, strict=True):
+            for (oid, record_hash, name), rec in chunk:
                 if oid in vanished:
                     continue
                 children = dict(rec.get("children") or {})
@@ -500,8 +560,24 @@ class Collector:
                 result.count += 1
             self.progress.advanced(rtype, len(chunk), result.requests)
 
+    def _kept_records(
+        self, entries: Iterator[tuple[str, str, str | None]]
+    ) -> list[tuple[tuple[str, str, str | None], JSON]]:
+        """The next kept entries with their records: 200, or fewer once they hold ``KEPT_CHILD_IDS`` child
+        ids (an L tenant's 200 administrative units hold a million member ids: ~100 MB at once)."""
+        assert self.baseline is not None
+        chunk: list[tuple[tuple[str, str, str | None], JSON]] = []
+        held = 0
+        for entry in entries:
+            rec = self.baseline.record(entry[1])
+            chunk.append((entry, rec))
+            held += sum(len(v) for v in (rec.get("children") or {}).values() if isinstance(v, list))
+            if len(chunk) == KEPT_AT_ONCE or held >= KEPT_CHILD_IDS:
+                break
+        return chunk
+
     async def _expanded_lists(
-        self, rtype: ResourceType, children: tuple[Child, ...], wanted: set[str], result: TypeResult
+        self, rtype: ResourceType, children: tuple[Child, ...], wanted: _Kept, result: TypeResult
     ) -> Inline:
         """The ``Child.expand`` lists of the ``wanted`` objects, from the whole list read with ids only.
 
@@ -509,8 +585,8 @@ class Collector:
         lists that reached Graph's cap are left out (read per object by ``_children``).
         """
         expanded = tuple(c for c in children if c.expand)
-        pages = (len(wanted) + result.changed) // EXPAND_PAGE_SIZE + 1  # about the whole list's
-        if not expanded or len(wanted) * len(expanded) <= pages:
+        pages = (wanted.count + result.changed) // EXPAND_PAGE_SIZE + 1  # about the whole list's
+        if not expanded or wanted.count * len(expanded) <= pages:
             return {}
         params = {"$top": str(EXPAND_PAGE_SIZE), "$select": rtype.id_field}
         if rtype.filter:
@@ -874,6 +950,57 @@ def with_expansions(params: dict[str, str], children: tuple[Child, ...]) -> dict
     if "$top" in out:
         out["$top"] = str(min(int(out["$top"]), EXPAND_PAGE_SIZE))
     return out
+
+
+@dataclass
+class Waiting:
+    """The objects of a full read whose ``children`` come from the type's initial delta ``round``, read
+    alongside the list (``Child.from_delta``).
+
+    An object is stored as soon as its lists are known: expanded on the list below Graph's cap, or from the
+    round once it is complete. The others wait, as compact JSON, for the round to end; a group the round did
+    not see (created since), or every object if the round failed, has its lists read per object.
+    """
+
+    rtype: ResourceType
+    children: tuple[Child, ...]
+    round: asyncio.Future[tuple[str | None, Inline | None]]
+    held: list[bytes] = field(default_factory=list)
+
+    def _known(self) -> Inline | None:
+        """The round's lists once it has ended well; {} once it has failed (nothing to wait for)."""
+        if not self.round.done() or self.round.cancelled() or self.round.exception() is not None:
+            return {} if self.round.done() else None
+        return self.round.result()[1] or {}
+
+    def ready(self, page: list[JSON], inline: Inline) -> list[JSON]:
+        """The objects of ``page`` to store now (their known lists added to ``inline``); the rest is held."""
+        known = self._known()
+        out: list[JSON] = []
+        for obj in page:
+            oid = object_id(self.rtype, obj)
+            for child in self.children:
+                if known and (oid, child.name) not in inline and (oid, child.name) in known:
+                    inline[(oid, child.name)] = known.pop((oid, child.name))
+            if known is not None or all((oid, c.name) in inline for c in self.children):
+                out.append(obj)
+                continue
+            own = {c.name: inline.pop((oid, c.name)) for c in self.rtype.children if (oid, c.name) in inline}
+            # copied: orjson's own result keeps a buffer of about 16 KB whatever its length
+            self.held.append(bytes(memoryview(orjson.dumps([obj, own]))))
+        return out
+
+    def release(self, size: int) -> tuple[list[JSON], Inline]:
+        """Up to ``size`` held objects, with their lists, once the round has ended."""
+        chunk, self.held = self.held[:size], self.held[size:]
+        page: list[JSON] = []
+        inline: Inline = {}
+        for data in chunk:
+            obj, own = orjson.loads(data)
+            oid = object_id(self.rtype, obj)
+            inline.update(((oid, name), ids) for name, ids in own.items())
+            page.append(obj)
+        return self.ready(page, inline), inline
 
 
 def take_expanded(rtype: ResourceType, page: list[JSON], children: tuple[Child, ...]) -> Inline:

@@ -3,7 +3,9 @@
 Every request carries ``x-ms-throttle-priority: Low``. Retry-After (429 and 503, top level and per batch
 item) is honoured; without it the client backs off exponentially with full jitter. 5xx answers,
 connection errors and responses cut off mid-body are retried up to ``max_retries`` times; a 401 asks the
-token provider once for a fresh token. Concurrency adapts (AIMD) between 1 and ``max_concurrency``.
+token provider once for a fresh token. Concurrency adapts (AIMD) between 1 and ``max_concurrency`` until
+the throttling has shown how fast resource units refill; from then on requests are paced by their units
+at that rate (``flow.UnitPacer``), with as many in flight as allowed.
 Requests with the same ``paced`` key (``"ca"`` for Conditional Access) go one at a time, at most one per
 ``pace_interval`` seconds. 400/403/404 and other answers are final: ``get``/``pages`` raise
 GraphRequestError, ``batch`` returns them as results.
@@ -26,7 +28,7 @@ import orjson
 
 from entrasnap import __version__
 from entrasnap.graph.errors import GraphConnectionError, GraphRequestError
-from entrasnap.graph.flow import AdaptiveLimit, Pacer, backoff, parse_retry_after
+from entrasnap.graph.flow import AdaptiveLimit, Pacer, UnitPacer, backoff, parse_retry_after
 from entrasnap.graph.models import BatchItem, BatchResult, ClientStats, EventHandler, GraphEvent
 from entrasnap.graph.tokens import TokenProvider
 
@@ -43,6 +45,7 @@ class _Reply:
     body: Any
     url: str
     epoch: int  # the concurrency epoch the request was sent in (for AIMD)
+    sent: float  # monotonic time it was sent (for pacing by resource units)
 
 
 class GraphClient:
@@ -72,6 +75,7 @@ class GraphClient:
         self._origin = _origin(httpx.URL(self.base_url))
         self._limit = AdaptiveLimit(max_concurrency)
         self._pacer = Pacer(pace_interval)
+        self._units = UnitPacer()
         self._resume_at = 0.0  # monotonic time before which nothing is sent (after a 429 with Retry-After)
         self._rng = random.Random()
         self._http = httpx.AsyncClient(
@@ -193,7 +197,9 @@ class GraphClient:
         throttles = dict.fromkeys((item.id for item in chunk), 0)
         while pending:
             self.stats.batch_items += len(pending)
-            reply = await self._exchange("POST", url, json={"requests": [_batch_request(i) for i in pending]})
+            reply = await self._exchange(
+                "POST", url, json={"requests": [_batch_request(i) for i in pending]}, requests=len(pending)
+            )
             if reply.status >= 400 or not isinstance(reply.body, dict):
                 self.stats.errors += 1
                 raise _error(reply)
@@ -206,7 +212,7 @@ class GraphClient:
                 answer = answers.get(item.id)
                 status = int(answer.get("status", 0)) if answer is not None else 0
                 headers = {str(k): str(v) for k, v in ((answer or {}).get("headers") or {}).items()}
-                self._count_units(headers.get("x-ms-resource-unit"))
+                self._count_units(headers.get("x-ms-resource-unit"), status, reply.sent)
                 retry_after = parse_retry_after(_header(headers, "Retry-After"))
                 if status == 429 and throttles[item.id] < self.max_throttle_retries:
                     self.stats.throttled += 1
@@ -232,7 +238,7 @@ class GraphClient:
                 wait = max(wait, delay)
             if retry:
                 if throttled:
-                    await self._limit.throttled(reply.epoch)
+                    await self._throttled(reply)
                     self._resume_at = max(self._resume_at, time.monotonic() + wait)
                 self.stats.retries += len(retry)
                 self._emit(
@@ -253,8 +259,10 @@ class GraphClient:
         headers: Mapping[str, str] | None = None,
         json: Any = None,
         paced: str | None = None,
+        requests: int = 1,
     ) -> _Reply:
-        """Send until the answer is final; returns it (2xx or a status not worth retrying)."""
+        """Send until the answer is final; returns it (2xx or a status not worth retrying). ``requests``:
+        how many Graph requests it carries (a $batch's items), for pacing by resource units."""
         target = self._resolve(url)
         content = orjson.dumps(json) if json is not None else None
         failures = 0
@@ -271,22 +279,30 @@ class GraphClient:
                 self.stats.wait_seconds += paced_wait
                 await self._sleep(self._resume_at - time.monotonic())
                 async with self._limit.slot() as epoch:
-                    # The token is taken right before sending: waits for a slot, pacing or Retry-After
-                    # may outlast a token fetched earlier.
+                    # Paced in the slot, so that nothing let through before the rate was known is sent
+                    # after it. The token is taken right before sending: waits for a slot, pacing or
+                    # Retry-After may outlast a token fetched earlier.
+                    self.stats.wait_seconds += await self._units.take(requests)
                     token = await self.tokens.token(refresh=refresh)
                     refresh = False
                     send_headers["Authorization"] = f"Bearer {token}"
                     self.stats.round_trips += 1
+                    sent = time.monotonic()
                     try:
                         response = await self._http.request(
                             method, target, params=params, headers=send_headers, content=content
                         )
                         body = _decode(response)
-                        reply = _Reply(response.status_code, response.headers, body, target, epoch)
+                        reply = _Reply(response.status_code, response.headers, body, target, epoch, sent)
                     except (httpx.TransportError, orjson.JSONDecodeError) as exc:
                         problem = exc
-            if reply is not None:
-                self._count_units(reply.headers.get("x-ms-resource-unit"))
+            if reply is not None:  # a $batch's items are charged (and counted) one by one
+                self._count_units(
+                    reply.headers.get("x-ms-resource-unit"),
+                    reply.status,
+                    reply.sent,
+                    charged=not target.endswith("/$batch"),
+                )
             status = reply.status if reply is not None else 0
 
             if reply is not None and status < 400:
@@ -302,7 +318,7 @@ class GraphClient:
             if reply is not None and status == 429:
                 self.stats.throttled += 1
                 if paced is None:  # pacing limits are separate from the resource-unit budget
-                    await self._limit.throttled(reply.epoch)
+                    await self._throttled(reply)
                 if throttles >= self.max_throttle_retries:
                     return reply
                 retry_after = parse_retry_after(reply.headers.get("Retry-After"))
@@ -348,9 +364,25 @@ class GraphClient:
             self.stats.wait_seconds += seconds
             await asyncio.sleep(seconds)
 
-    def _count_units(self, value: str | None) -> None:
-        if value is not None and value.strip().isdigit():
-            self.stats.resource_units += int(value)
+    def _count_units(self, value: str | None, status: int, sent: float, *, charged: bool = True) -> None:
+        """Note the resource units of a Graph answer to a request sent at ``sent``; a ``charged`` answer
+        that does not say cost 1 (Graph's documented cost of most requests) as far as pacing is concerned."""
+        units = int(value) if value is not None and value.strip().isdigit() else None
+        if units is not None:
+            self.stats.resource_units += units
+        if charged and status != 429:
+            self._units.spent(1 if units is None else units, sent)
+
+    async def _throttled(self, reply: _Reply) -> None:
+        """A 429 for want of resource units: the unit pacer learns from it. Until it knows the rate, the
+        requests in flight are halved; from then on the rate keeps the service's bucket from running dry and
+        as many requests as allowed stay in flight, to hide latency."""
+        known = self._units.rate is not None
+        self._units.throttled(reply.sent)
+        if self._units.rate is None:
+            await self._limit.throttled(reply.epoch)
+        elif not known:
+            self._limit.restore()
 
     def _emit(self, kind: str, url: str, status: int, attempt: int, wait: float, detail: str = "") -> None:
         if self.on_event is not None:

@@ -1,11 +1,12 @@
-"""Flow control for the Graph client: adaptive concurrency (AIMD), pacing per key, backoff with jitter."""
+"""Flow control for the Graph client: adaptive concurrency (AIMD), pacing per key and by resource units,
+backoff with jitter."""
 
 from __future__ import annotations
 
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 BACKOFF_BASE = 0.5  # seconds before the first retry (before jitter and scaling)
@@ -56,6 +57,10 @@ class AdaptiveLimit:
                 self.in_flight -= 1
                 self._changed.notify_all()
 
+    def restore(self) -> None:
+        """Back to the maximum (another control now keeps the service from being overloaded)."""
+        self.limit = float(self.maximum)
+
     def succeeded(self) -> None:
         self.limit = min(float(self.maximum), self.limit + 1.0 / self.limit)
 
@@ -92,3 +97,74 @@ class Pacer:
                 yield waited
             finally:
                 self._last[key] = time.monotonic()
+
+
+class UnitPacer:
+    """Spends resource units no faster than the service refills them, once its throttling has shown how fast.
+
+    Graph's identity services charge each request resource units (``x-ms-resource-unit``) from a bucket per
+    app and tenant that refills at a steady rate, and answer 429 when it is empty
+    (https://learn.microsoft.com/en-us/graph/throttling-limits#identity-and-access-service-limits). Each 429
+    marks a moment the bucket was empty, so the units accepted between two such moments, over the time
+    between them, are what it refilled: its rate, whatever its size (a span in which it may have filled up
+    and overflowed is not used). Both are taken by the time requests were sent, not answered: the answers
+    to a burst in flight at the first moment would otherwise count as refilled. Until a rate is known
+    nothing waits (a full bucket allows a burst); from then on requests are let through at a little less
+    than that rate by their expected units, and after ``probe`` seconds without a 429 the rate grows by a
+    tenth, so the bucket is found empty again (and a higher limit found).
+    """
+
+    MIN_SPAN = 3.0  # seconds between two empty moments for a measurement
+    MAX_SPAN = 20.0  # longer spans may hold time the bucket was full (the identity bucket refills in 10 s)
+    BURST = 0.2  # seconds of units let through at once after an idle moment
+    SHARE = 0.95  # of the measured rate used, leaving the bucket a little to absorb bursts
+
+    def __init__(
+        self,
+        *,
+        probe: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.rate: float | None = None  # units a second, once measured
+        self.per_request = 1.0  # units a request is expected to cost (a running mean)
+        self.probe = probe
+        self._clock, self._sleep = clock, sleep
+        self._empty_at: float | None = None  # the last moment the bucket was found empty
+        self._spent = 0.0  # units accepted since then
+        self._next = -float("inf")  # when the next request may go (at the paced rate)
+        self._probed = 0.0
+
+    def spent(self, units: float, sent: float) -> None:
+        """A request sent at ``sent`` was accepted and charged ``units``."""
+        self.per_request += (units - self.per_request) * 0.05
+        if self._empty_at is not None and sent >= self._empty_at:
+            self._spent += units
+
+    def throttled(self, sent: float) -> None:
+        """A request sent at ``sent`` was refused for want of units (429): the bucket was empty then."""
+        self._probed = self._clock()
+        if self._empty_at is not None and sent < self._empty_at:
+            return  # an answer to an older request: nothing new
+        now = sent
+        if self._empty_at is None or now - self._empty_at > self.MAX_SPAN:
+            self._empty_at, self._spent = now, 0.0
+        elif now - self._empty_at >= self.MIN_SPAN:
+            self.rate = max(self._spent / (now - self._empty_at), 1.0) * self.SHARE
+            self._empty_at, self._spent = now, 0.0
+
+    async def take(self, requests: int = 1) -> float:
+        """Wait until ``requests`` requests' expected units may be spent; returns the seconds waited."""
+        if self.rate is None:
+            return 0.0
+        now = self._clock()
+        if now - self._probed >= self.probe:
+            self.rate *= 1.1
+            self._probed = now
+        start = max(self._next, now - self.BURST)
+        self._next = start + requests * self.per_request / self.rate
+        wait = start - now
+        if wait > 0:
+            await self._sleep(wait)
+            return wait
+        return 0.0
