@@ -705,7 +705,7 @@ def diff_snapshots(
 ) -> SnapshotDiff:
     """The changes from ``before`` to ``after`` for ``types`` (catalog keys; default all), in catalog order.
 
-    ``workers``: processes comparing modified objects (None: chosen by size, see ``compare``). A caller
+    ``workers``: processes comparing modified objects (None: chosen by size, see ``Comparer``). A caller
     diffing large snapshots may want ``timeline.without_gc()`` around this and the rendering, as the CLI has.
     """
     chosen = set(types) if types is not None else None
