@@ -47,7 +47,7 @@ def test_fake_counts_equal_the_clients_counts(tmp_path: Path) -> None:
         "latency_ms": 100.0,
         "per_object_ms": 0.1,
         "throttling": True,
-        "resource_units": 40,  # a bucket of 40 RU refilled in 1 s: both clients (~57 and ~165 RU) are throttled
+        "resource_units": 20,  # a bucket of 20 RU refilled in 1 s: both clients (~42 and ~165 RU) are throttled
     }
     runs = snapshots.measure(
         generate("S", 1), ["entrasnap", "baseline"], tmp_path, settings, types="users,groups"
@@ -64,6 +64,6 @@ def test_fake_counts_equal_the_clients_counts(tmp_path: Path) -> None:
     # The baseline pages users at Graph's default 100: 200 users are a chain of two pages; entrasnap asks 999.
     assert base.chain == {"path": "/v1.0/users", "pages": 2, "objects": 200}
     assert ours.chain["pages"] == 1
-    # RU: everything the fake charged beyond the first bucket, at 40 RU per (10 s x 0.1).
-    assert ours.bound.throttling == pytest.approx((ours.resource_units - 40) / 40)
+    # RU: everything the fake charged beyond the first bucket, at 20 RU per (10 s x 0.1).
+    assert ours.bound.throttling == pytest.approx((ours.resource_units - 20) / 20)
     assert ours.wall > ours.bound.seconds

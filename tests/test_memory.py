@@ -68,6 +68,31 @@ def test_pending_entries_drain_in_id_order_with_names_as_given_and_the_last_put_
     assert len(pending) == 0
 
 
+def test_pending_entries_put_in_id_order_keep_about_105_bytes_each_id_included() -> None:
+    def build(n: int) -> PendingEntries:
+        pending = PendingEntries()
+        for i in range(n):  # as an incremental read keeps them: the previous snapshot's ids, in order
+            pending.put(f"{i:08d}-0000-4000-8000-000000000000", _hash(i), f"User number {i}")
+        return pending
+
+    assert _retained_per_item(build) < 125  # about 105; id strings with a dict of bytes took about 190
+
+
+def test_pending_entries_in_and_out_of_order_drain_like_a_dict_where_the_last_put_wins() -> None:
+    rng = random.Random(3)
+    for _ in range(30):
+        pending, expected = PendingEntries(), {}
+        ids = sorted({f"id{rng.randrange(400):03d}" for _ in range(rng.randrange(1, 120))})
+        for step in range(rng.randrange(1, 300)):
+            object_id = ids[min(step, len(ids) - 1)] if rng.random() < 0.6 else rng.choice(ids)
+            name = rng.choice([None, "", f"n{step}", "Zoë \U0001f600"])
+            pending.put(object_id, _hash(step), name)
+            expected[object_id] = (_hash(step), name)
+            assert len(pending) == len(expected)
+        assert list(pending.drain()) == [(k, *expected[k]) for k in sorted(expected)]
+        assert len(pending) == 0
+
+
 def test_a_snapshot_lists_what_was_added_through_the_compact_entries(tmp_path: Path) -> None:
     repo = Repository.init(LocalBackend(tmp_path / "repo"))
     writer = repo.writer({"tenant": {"id": "t"}})

@@ -376,7 +376,7 @@ def diff_type(
     """Objects of one type (ok in both snapshots) added, removed and modified."""
     comparer = Comparer(cache, all_properties, workers=1)
     result = _plan_type(cache, before, after, rtype, comparer)
-    _add_modified([result], comparer.jobs, comparer.results())
+    _add_modified([result], comparer.results())
     return result
 
 
@@ -430,13 +430,9 @@ def _plan_type(
     return result
 
 
-def _add_modified(results: list[TypeDiff], jobs: list[Job], compared: list[Compared]) -> None:
-    """Each type's modified objects by name, then id (as ``_ids`` orders the others)."""
+def _add_modified(results: list[TypeDiff], compared: list[tuple[Job, Compared]]) -> None:
     by_key = {r.rtype.key: r for r in results}
-    pairs = sorted(
-        zip(jobs, compared, strict=True), key=lambda pair: ((pair[0][4] or "").casefold(), pair[0][3])
-    )
-    for job, (change, noise_only) in pairs:
+    for job, (change, noise_only) in compared:
         result = by_key[job[0]]
         result.noise_only += noise_only
         if change is not None:
@@ -490,18 +486,24 @@ class Comparer:
         self._pending.append(self._pool.apply_async(_compare_forked, (batch, hints)))
         self._sent += len(batch)
 
-    def results(self) -> list[Compared]:
-        """Every job's change, in job order."""
+    def results(self) -> list[tuple[Job, Compared]]:
+        """Every job with its change, by name then id (as ``_ids`` orders the others; with workers,
+        sorted while they compare)."""
+        jobs = self.jobs
         try:
             if self._pool is None:
-                return [
+                compared = [
                     c
-                    for i in range(0, len(self.jobs), PREFETCH)
-                    for c in _compare_batch(self.cache, self.jobs[i : i + PREFETCH], self.all_properties)
+                    for i in range(0, len(jobs), PREFETCH)
+                    for c in _compare_batch(self.cache, jobs[i : i + PREFETCH], self.all_properties)
                 ]
-            if self._sent < len(self.jobs):
-                self._send(self.jobs[self._sent :])
-            return [_unflat(c) for pending in self._pending for c in pending.get()]
+                order = _display_order(jobs)
+            else:
+                if self._sent < len(jobs):
+                    self._send(jobs[self._sent :])
+                order = _display_order(jobs)
+                compared = [_unflat(c) for pending in self._pending for c in pending.get()]
+            return [(jobs[i], compared[i]) for i in order]
         finally:
             self.close()
 
@@ -511,6 +513,10 @@ class Comparer:
             self._pool.join()
             self._pool = None
             _forked.clear()
+
+
+def _display_order(jobs: list[Job]) -> list[int]:
+    return sorted(range(len(jobs)), key=lambda i: ((jobs[i][4] or "").casefold(), jobs[i][3]))
 
 
 def _compare_forked(batch: list[Job], hints: list[tuple[str, Location]]) -> list[Any]:
@@ -699,7 +705,7 @@ def diff_snapshots(
 ) -> SnapshotDiff:
     """The changes from ``before`` to ``after`` for ``types`` (catalog keys; default all), in catalog order.
 
-    ``workers``: processes comparing modified objects (None: chosen by size, see ``compare``). A caller
+    ``workers``: processes comparing modified objects (None: chosen by size, see ``Comparer``). A caller
     diffing large snapshots may want ``timeline.without_gc()`` around this and the rendering, as the CLI has.
     """
     chosen = set(types) if types is not None else None
@@ -722,7 +728,7 @@ def diff_snapshots(
                 not_captured.append(NotCaptured(rtype, status_from, status_to))
                 continue
             type_diffs.append(_plan_type(cache, before, after, rtype, comparer))
-        _add_modified(type_diffs, comparer.jobs, comparer.results())
+        _add_modified(type_diffs, comparer.results())
     finally:
         comparer.close()
     result = SnapshotDiff(before, after, type_diffs, not_captured, all_properties)
