@@ -93,7 +93,15 @@ def _change(tenant: Any) -> str:
 
     store = tenant.store
     with tenant.fake.lock:
-        policies = store.sets["identity/conditionalAccess/policies"].ids()
+        ca = store.sets["identity/conditionalAccess/policies"]
+
+        def enforced() -> list[str]:
+            return [i for i in ca.ids() if (ca.get(i) or {}).get("state") == "enabled"]
+
+        before = set(enforced())
+        # the random churn first, so that it cannot undo the named changes the demo announces
+        churn = mutate.apply(store, {"action": "churn", "percent": 2, "seed": 7})
+        policies = [i for i in enforced() if i in before]  # enforced in both snapshots but for the demo
         groups = store.sets["groups"].ids()
         users = store.sets["users"].ids()
         apps = store.sets["applications"].ids()
@@ -101,7 +109,6 @@ def _change(tenant: Any) -> str:
         mutate.apply(store, {"action": "add-exclusion", "id": policies[1], "principal": users[5]})
         mutate.apply(store, {"action": "add-member", "group": groups[2], "member": users[7]})
         mutate.apply(store, {"action": "add-credential", "id": apps[0]})
-        churn = mutate.apply(store, {"action": "churn", "percent": 2, "seed": 7})
     return (
         f"a CA policy switched to report-only, a user excluded from another, a group member added, an app "
         f"secret added, and {len(churn['changes'])} random changes (2% churn)"
