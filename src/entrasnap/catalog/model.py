@@ -79,6 +79,12 @@ class Child:
     only: str | None = None
     without: Without | None = None  # parents that cannot have it: stored empty, never read
 
+    def possible(self, parent: Mapping[str, Any]) -> bool:
+        """Whether the parent can have this child (``only``, ``without``); if not it is empty, never read."""
+        if self.only and not parent.get(self.only):
+            return False
+        return not (self.without and self.without.excludes(parent))
+
 
 @dataclass(frozen=True)
 class ParentScope:

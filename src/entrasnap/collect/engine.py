@@ -798,9 +798,7 @@ class Collector:
                 known = inline.get((oid, child.name)) if inline else None
                 if child.name in linked:
                     known = linked[child.name].get(oid, [])
-                elif (child.only and not obj.get(child.only)) or (
-                    child.without and child.without.excludes(obj)
-                ):
+                elif not child.possible(obj):
                     known = []
                 if known is not None:
                     out[(oid, child.name)] = known
