@@ -6,7 +6,7 @@ Run ``python -m entrasnap.catalog.docs > docs/RESOURCES.md``; a test keeps it cu
 from __future__ import annotations
 
 from entrasnap.catalog import BY_KEY, CATALOG, GROUPS, permissions
-from entrasnap.catalog.model import ResourceType
+from entrasnap.catalog.model import Pair, ResourceType
 
 HEADER = """# Resource types
 
@@ -33,12 +33,17 @@ def _children(rtype: ResourceType) -> str:
         if child.only:
             text += f"; where `{child.only}` is not empty"
         if child.without:
-            text += "; none where " + " and ".join(f"`{p}` has `{v}`" for p, v in child.without.where)
-            text += "".join(f" unless `{p}` has `{v}`" for p, v in child.without.unless)
+            text += "; none where " + " and ".join(map(_has, child.without.where))
+            text += "".join(f" unless {_has(pair)}" for pair in child.without.unless)
         if child.inverse:
             text += f"; from `{child.inverse.collection}/{{id}}/{child.inverse.navigation}`"
         parts.append(text + ")")
     return ", ".join(parts)
+
+
+def _has(pair: Pair) -> str:
+    """A (property, value) pair as the docs say it: `groupTypes` has `Unified`."""
+    return f"`{pair[0]}` has `{pair[1]}`"
 
 
 def _path(rtype: ResourceType) -> str:
@@ -48,7 +53,7 @@ def _path(rtype: ResourceType) -> str:
     if rtype.parent:
         text += f" per {rtype.parent.type}: `$filter={rtype.parent.filter}`"
         if rtype.parent.unless:
-            text += " except where " + " or ".join(f"`{p}` has `{v}`" for p, v in rtype.parent.unless)
+            text += " except where " + " or ".join(map(_has, rtype.parent.unless))
     if rtype.through:
         text += f", read with {rtype.through.type} (`$expand={rtype.through.navigation}`)"
     if rtype.singleton:

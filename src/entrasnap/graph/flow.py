@@ -146,12 +146,11 @@ class UnitPacer:
         self._probed = self._clock()
         if self._empty_at is not None and sent < self._empty_at:
             return  # an answer to an older request: nothing new
-        now = sent
-        if self._empty_at is None or now - self._empty_at > self.MAX_SPAN:
-            self._empty_at, self._spent = now, 0.0
-        elif now - self._empty_at >= self.MIN_SPAN:
-            self.rate = max(self._spent / (now - self._empty_at), 1.0) * self.SHARE
-            self._empty_at, self._spent = now, 0.0
+        if self._empty_at is None or sent - self._empty_at > self.MAX_SPAN:
+            self._empty_at, self._spent = sent, 0.0
+        elif sent - self._empty_at >= self.MIN_SPAN:
+            self.rate = max(self._spent / (sent - self._empty_at), 1.0) * self.SHARE
+            self._empty_at, self._spent = sent, 0.0
 
     async def take(self, requests: int = 1) -> float:
         """Wait until ``requests`` requests' expected units may be spent; returns the seconds waited."""
