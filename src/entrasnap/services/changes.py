@@ -36,10 +36,6 @@ class Change:
     refs: tuple[str, ...] = ()
     object_ids: bool = False  # the values are directory object ids (never application or template ids)
 
-    def __reduce__(self) -> tuple[Any, ...]:  # to and from diff's worker processes: positional, much faster
-        fields = (self.path, self.kind, self.before, self.after, self.added, self.removed, self.refs)
-        return Change, (*fields, self.object_ids)
-
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"path": self.path, "kind": self.kind}
         if self.kind == "members":

@@ -26,7 +26,7 @@ import orjson
 from entrasnap import catalog
 from entrasnap.catalog.model import ResourceType
 from entrasnap.services import risk
-from entrasnap.services.changes import Change, diff_records, is_noise_cached
+from entrasnap.services.changes import _STR, Change, diff_records, is_noise_cached
 from entrasnap.services.ids import GUID, is_guid
 from entrasnap.services.risk import Flag
 from entrasnap.services.timeline import NAME_TYPES, CachedRepository, SnapshotView
@@ -66,14 +66,11 @@ class PropertyChange:
         else:
             for value in (change.before, change.after):
                 if isinstance(value, str):  # most changed properties are single values
-                    if len(value) == 36 and GUID.fullmatch(value):
+                    if is_guid(value):
                         found.add(value)
                 elif isinstance(value, list | dict):
                     found |= _guids_in(value)
         return {g.lower() for g in found} if found else found
-
-    def __reduce__(self) -> tuple[Any, ...]:  # to and from worker processes: positional, much faster
-        return PropertyChange, (self.change, self.noise, self.names, self.flags, self._guids)
 
     def as_json(self) -> dict[str, Any]:
         members = self.change.kind == "members"
@@ -91,8 +88,6 @@ class PropertyChange:
             out["risks"] = [f.as_json() for f in self.flags]
         return out
 
-
-_STR = frozenset({str})
 
 # Properties whose GUID is the object's (or element's) own identity, not a reference to a named object.
 OWN_IDS = frozenset({"id", "keyId", "appRoleId"})
@@ -118,9 +113,6 @@ class ObjectChange:
     flags: list[Flag] = field(default_factory=list)
     changes: list[PropertyChange] = field(default_factory=list)
     label: tuple[str, list[str]] | None = None
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return ObjectChange, (self.id, self.name, self.flags, self.changes, self.label)
 
     def as_json(self, modified: bool) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "name": self.name}
