@@ -238,7 +238,7 @@ class Repository:
         base (no previous version, it cannot be read, or the line is full: start a new one)."""
         if previous is None or not HASH_RE.match(previous):
             return None
-        chain: list[tuple[str, int]] = []  # (hash, version) from previous back to the full object
+        chain: list[tuple[str, int, Location]] = []  # (hash, version, where) back to the full object
         hash_hex: str | None = previous
         try:
             while hash_hex is not None and len(chain) <= delta.MAX_CHAIN:
@@ -246,7 +246,7 @@ class Repository:
                 if at is None:
                     return None
                 base, _ = delta.unseal(self.codec, self._stored(hash_hex, at))
-                chain.append((hash_hex, base.version if base is not None else 0))
+                chain.append((hash_hex, base.version if base is not None else 0, at))
                 hash_hex = base.id if base is not None else None
         except (StoreError, DamagedError):
             return None
@@ -256,11 +256,10 @@ class Repository:
         if version >= line > 0:
             return None
         target = version & (version - 1)
-        found = [h for h, v in chain if v == target]  # version 0: the full object, last on the chain
+        found = [(h, where) for h, v, where in chain if v == target]  # version 0: the full object, last
         if not found:
             return None
-        chosen = found[-1]
-        at = self.locate_current(chosen)
+        chosen, at = found[-1]
         try:
             data = self.base_bytes(delta.Base(chosen, at), previous)
         except StoreError:
@@ -282,7 +281,7 @@ class Repository:
             )
         prefetched = self._prefetched.pop(base.id, None)
         if prefetched is not None:
-            data = self._through(base.id, *prefetched, depth)
+            data = self._through(base.id, *prefetched, depth + 1)
             if data is not None:
                 return data
         tried: set[Location] = set()
@@ -297,22 +296,25 @@ class Repository:
                 continue
             except (TruncatedError, DamagedError):
                 continue
-            data = self._through(base.id, base_of_base, body, depth)
+            data = self._through(base.id, base_of_base, body, depth + 1)
             if data is not None:
                 return data
         state = "damaged" if self.index.lookup(base.id) else "missing"
         raise StoreError(f"object {base.id} (the base of delta object {user}) is {state} in {self.backend}")
 
-    def _through(self, hash_hex: str, base: delta.Base | None, body: bytes, depth: int) -> bytes | None:
-        """The verified bytes of a base from its unsealed form (a delta through its own base), kept in
-        the cache; None when they are not that object."""
+    def _through(
+        self, hash_hex: str, base: delta.Base | None, body: bytes, depth: int = 0, *, keep: bool = True
+    ) -> bytes | None:
+        """The verified bytes of an object from its unsealed form (a delta inflated through its base, at
+        ``depth`` on a chain), kept in the base cache when ``keep``; None when they are not that object."""
         try:
-            data = body if base is None else delta.inflate(body, self.base_bytes(base, hash_hex, depth + 1))
+            data = body if base is None else delta.inflate(body, self.base_bytes(base, hash_hex, depth))
         except DamagedError:
             return None
         if self.codec.object_id(data) != hash_hex:
             return None
-        self._keep_base(hash_hex, data)
+        if keep:
+            self._keep_base(hash_hex, data)
         return data
 
     def _base_locations(self, base: delta.Base) -> Iterator[Location]:
@@ -425,15 +427,8 @@ class Repository:
         """The canonical bytes of an unsealed object (a delta inflated through its base), or None when
         they are not that object. An even version of a line (the kind later versions are deltas of) is
         kept as a base: reading a line in order (history) then inflates each version once."""
-        try:
-            data = body if base is None else delta.inflate(body, self.base_bytes(base, hash_hex))
-        except DamagedError:
-            return None
-        if self.codec.object_id(data) != hash_hex:
-            return None
-        if base is not None and base.version and not base.version & 1:
-            self._keep_base(hash_hex, data)
-        return data
+        even = base is not None and bool(base.version) and not base.version & 1
+        return self._through(hash_hex, base, body, keep=even)
 
     def get_many(self, hashes: Iterable[str]) -> dict[str, Any]:
         """get() for many objects: on local storage each pack is opened once and read in offset order

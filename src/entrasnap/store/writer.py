@@ -251,7 +251,6 @@ class PendingEntries:
         if name is not None:
             value += NAME_MARK + name.encode("utf-8", "surrogatepass")
         if self._last is None or object_id > self._last:
-            self._by_id.pop(object_id, None)  # put before, out of order: this later put wins
             encoded = object_id.encode("utf-8", "surrogatepass")
             self._offsets.append(len(self._log))
             self._log += b"".join(
