@@ -171,6 +171,11 @@ def test_the_index_read_from_its_files_keeps_about_50_bytes_an_object(tmp_path: 
     assert _retained_per_item(build) < 70  # about 50; a dict of digests and packed ints took about 155
 
 
+def test_a_hash_that_is_not_a_digest_is_found_by_the_first_lookup(tmp_path: Path) -> None:
+    index = Index(_index_files(tmp_path, [("p" * 32, [("odd-hash", 0, 9), (_hash(1), 9, 9)])]), PLAIN)
+    assert index.lookup("odd-hash") == ("p" * 32, 0, 9)  # before anything else has read the index files
+
+
 def test_the_index_answers_like_a_dict_of_its_files_and_the_packs_recorded_since(tmp_path: Path) -> None:
     rng = random.Random(7)
     packs = [

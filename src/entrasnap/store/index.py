@@ -120,7 +120,8 @@ class Index:
 
     def _find(self, hash_hex: str) -> int | None:
         key = _key(hash_hex)
-        found = self._load().get(key) if isinstance(key, bytes) else None
+        loaded = self._load()  # also what puts keys that are not digests into _recent
+        found = loaded.get(key) if isinstance(key, bytes) else None
         return self._recent.get(key, found)
 
     def lookup(self, hash_hex: str) -> Location | None:
