@@ -451,18 +451,7 @@ class Repository:
             at = self._hint(hash_hex) if HASH_RE.match(hash_hex) else None
             if at is not None and at[0] not in self._gone and (self._pack is None or self._pack.id != at[0]):
                 by_pack.setdefault(at[0], []).append((at[1], at[2], hash_hex))
-        unsealed: list[tuple[str, delta.Base | None, bytes]] = []
-        for pack_id, items in by_pack.items():
-            items.sort()
-            try:
-                stored = self.backend.read_ranges(pack_key(pack_id), [(o, n) for o, n, _ in items])
-            except (NotFoundError, TruncatedError):
-                continue  # get() below finds these through the index and says what is wrong
-            for (_, _, hash_hex), blob in zip(items, stored, strict=True):
-                try:
-                    unsealed.append((hash_hex, *delta.unseal(self.codec, blob)))
-                except DamagedError:
-                    continue
+        unsealed = list(self._read_unsealed(by_pack))
         # Full objects first: one that is also the base of a delta read here is kept for it (a diff
         # reads an object's old and new versions together, and the new one is often a delta of the old).
         self._prefetched.update({h: (b, body) for h, b, body in unsealed if b is not None})
@@ -478,6 +467,24 @@ class Repository:
         finally:
             self._prefetched.clear()
         return {h: found[h] if h in found else self.get_data(h) for h in wanted}
+
+    def _read_unsealed(
+        self, by_pack: dict[str, list[tuple[int, int, str]]]
+    ) -> Iterator[tuple[str, delta.Base | None, bytes]]:
+        """The objects at (offset, length, hash) in each pack, unsealed, each pack read once in offset
+        order; a pack that cannot be read or an object that does not unseal is left out (a later get()
+        finds it through the index and says what is wrong)."""
+        for pack_id, items in by_pack.items():
+            items.sort()
+            try:
+                stored = self.backend.read_ranges(pack_key(pack_id), [(o, n) for o, n, _ in items])
+            except (NotFoundError, TruncatedError):
+                continue
+            for (_, _, hash_hex), blob in zip(items, stored, strict=True):
+                try:
+                    yield (hash_hex, *delta.unseal(self.codec, blob))
+                except DamagedError:
+                    continue
 
     def _prefetch(self, bases: list[delta.Base], have: set[str]) -> set[str]:
         """Read the bases of deltas (and theirs, down their chains) that neither ``have`` nor the cache
@@ -495,19 +502,10 @@ class Repository:
                 if self._pack is None or self._pack.id != at[0]:
                     by_pack.setdefault(at[0], []).append((at[1], at[2], base.id))
             bases = []
-            for pack_id, items in by_pack.items():
-                items.sort()
-                try:
-                    stored = self.backend.read_ranges(pack_key(pack_id), [(o, n) for o, n, _ in items])
-                except (NotFoundError, TruncatedError):
-                    continue
-                for (_, _, hash_hex), blob in zip(items, stored, strict=True):
-                    try:
-                        self._prefetched[hash_hex] = unsealed = delta.unseal(self.codec, blob)
-                    except DamagedError:
-                        continue
-                    if unsealed[0] is not None:
-                        bases.append(unsealed[0])
+            for hash_hex, base_of_base, body in self._read_unsealed(by_pack):
+                self._prefetched[hash_hex] = (base_of_base, body)
+                if base_of_base is not None:
+                    bases.append(base_of_base)
             if not bases:
                 break
         return met
