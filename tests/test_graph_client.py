@@ -404,6 +404,7 @@ async def test_batch_that_keeps_failing_raises_graph_request_error(fakegraph_fac
         with pytest.raises(GraphRequestError) as caught:
             await client.batch(items)
     assert caught.value.status == 503
-    # two envelopes of three attempts each; the first to give up cancels the other
+    # two envelopes of three attempts each; the first to give up cancels the other, unless the other's
+    # last answer has already arrived (both then ended in an error): one error each at most
     assert 3 <= client.stats.round_trips <= 6
-    assert client.stats.errors == 1
+    assert 1 <= client.stats.errors <= 2
