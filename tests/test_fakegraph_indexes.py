@@ -145,3 +145,17 @@ def test_router_picks_the_route_a_scan_picks() -> None:
             except GraphError:
                 got = None
             assert got == expected, path
+
+
+def test_selected_defaults_are_copies_per_answer(store: Store) -> None:
+    """Sparse objects answer a selected list or object default with their own copy of it."""
+    engine = Engine(store, all_resources())
+    query = {"$select": "id,onPremisesExtensionAttributes,businessPhones", "$top": "999"}
+    users = engine.handle(Request("GET", "v1.0", "/users", query)).body["value"]
+    groups = engine.handle(Request("GET", "v1.0", "/groups", {"$select": "id,groupTypes"})).body["value"]
+    extensions = [u["onPremisesExtensionAttributes"] for u in users]
+    group_types = [g["groupTypes"] for g in groups if not g["groupTypes"]]
+    assert len(extensions) > 1 and len(group_types) > 1
+    assert len({id(e) for e in extensions}) == len(extensions)
+    assert len({id(t) for t in group_types}) == len(group_types)
+    assert extensions[0] == {f"extensionAttribute{n}": None for n in range(1, 16)}

@@ -299,7 +299,11 @@ class Engine:
         select: list[str] | None,
         expand: list[ExpandItem],
     ) -> JSON:
-        out = dict(obj)
+        # A $select builds a new object anyway: copy first only when the object itself is reshaped.
+        reshaped = resource is not None and bool(
+            resource.inline or resource.extra.get("strip") or request.version == "beta"
+        )
+        out = dict(obj) if select is None or reshaped else obj
         if resource is not None:
             for prop, template in resource.inline.items():
                 key = fill(template, {"id": str(obj.get(resource.id_field, ""))})

@@ -8,6 +8,7 @@ what clients use: ``eq``/``ne``/``gt``/``ge``/``lt``/``le``, ``in``, ``startswit
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import re
@@ -90,7 +91,7 @@ def split_top_level(text: str) -> list[str]:
     return parts
 
 
-@dataclass
+@dataclass(frozen=True)
 class ExpandItem:
     name: str
     select: list[str] | None = None
@@ -98,25 +99,32 @@ class ExpandItem:
 
 
 def parse_expand(text: str) -> list[ExpandItem]:
+    """The items of an ``$expand`` (parsed once per distinct text: clients repeat the same few)."""
+    return list(_parse_expand(text))
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_expand(text: str) -> tuple[ExpandItem, ...]:
     items: list[ExpandItem] = []
     for part in split_top_level(text):
         match = re.fullmatch(r"([\w.@]+)(?:\((.*)\))?", part, re.S)
         if not match:
             raise bad_request(f"Parsing OData Select and Expand failed: syntax error at '{part}'.")
-        item = ExpandItem(match.group(1))
+        select: list[str] | None = None
+        expand: list[ExpandItem] = []
         for raw_option in (match.group(2) or "").split(";"):
             option = raw_option.strip()
             if not option:
                 continue
             key, _, value = option.partition("=")
             if key == "$select":
-                item.select = [s.strip() for s in value.split(",") if s.strip()]
+                select = [s.strip() for s in value.split(",") if s.strip()]
             elif key == "$expand":
-                item.expand = parse_expand(value)
+                expand = parse_expand(value)
             else:
                 raise bad_request(f"Query option '{key}' is not allowed inside $expand.")
-        items.append(item)
-    return items
+        items.append(ExpandItem(match.group(1), select, expand))
+    return tuple(items)
 
 
 def select_properties(
@@ -136,12 +144,10 @@ def select_properties(
     if sparse:
         out = {"@odata.type": obj["@odata.type"]} if "@odata.type" in obj else {}
         fallback = defaults or {}
-        for key in select:
-            if key in obj:
-                out[key] = obj[key]
-            else:
-                value = fallback.get(key)
-                out[key] = copy_json(value) if isinstance(value, (dict, list)) else value
+        out.update({key: obj[key] if key in obj else fallback.get(key) for key in select})
+        for key, value in fallback.items():  # each answer gets its own copy of a list or object default
+            if isinstance(value, (dict, list)) and key in out and key not in obj:
+                out[key] = copy_json(value)
         return out
     wanted = set(select)
     return {k: v for k, v in obj.items() if k in wanted or k == "@odata.type"}
@@ -150,9 +156,9 @@ def select_properties(
 def copy_json(value: Any) -> Any:
     """A deep copy of a JSON value (dicts, lists and scalars), much cheaper than ``copy.deepcopy``."""
     if isinstance(value, dict):
-        return {k: copy_json(v) for k, v in value.items()}
+        return {k: copy_json(v) if isinstance(v, (dict, list)) else v for k, v in value.items()}
     if isinstance(value, list):
-        return [copy_json(v) for v in value]
+        return [copy_json(v) if isinstance(v, (dict, list)) else v for v in value]
     return value
 
 

@@ -83,29 +83,46 @@ class Router:
         self._prefixes = {
             r.segments[:n] for rs in self.routes.values() for r in rs for n in range(len(r.segments) + 1)
         }
-        # The same candidates, in the same order, narrowed by (length, lower-cased first segment): a route
-        # whose first segment is a parameter is a candidate under every first segment and under None.
-        self._narrowed: dict[tuple[int, str | None], list[tuple[Route, tuple[str, ...]]]] = {}
-        for length, candidates in self.routes.items():
-            firsts = {
-                r.segments[0].lower() for r in candidates if r.segments and not r.segments[0].startswith("{")
-            }
-            for first in (*firsts, None):
-                self._narrowed[length, first] = [
-                    (r, tuple(s if s.startswith("{") else s.lower() for s in r.segments))
-                    for r in candidates
-                    if not r.segments or r.segments[0].startswith("{") or r.segments[0].lower() == first
-                ]
+        # Literal first and last segments (lower-cased) by path length, to narrow the candidates.
+        self._ends: dict[int, tuple[set[str], set[str]]] = {
+            length: (
+                {r.segments[0].lower() for r in rs if not r.segments[0].startswith("{")},
+                {r.segments[-1].lower() for r in rs if not r.segments[-1].startswith("{")},
+            )
+            for length, rs in self.routes.items()
+            if length
+        }
+        self._narrowed: dict[tuple[int, str | None, str | None], list[tuple[Route, tuple[str, ...]]]] = {}
+
+    def _candidates(self, lowered: tuple[str, ...]) -> list[tuple[Route, tuple[str, ...]]]:
+        """The routes of this length whose first and last segments can match, in the same order as
+        ``routes`` (with their literal segments lower-cased); computed once per (length, first, last)."""
+        length = len(lowered)
+        firsts, lasts = self._ends.get(length, (set(), set()))
+        key = (
+            length,
+            lowered[0] if lowered and lowered[0] in firsts else None,
+            lowered[-1] if lowered and lowered[-1] in lasts else None,
+        )
+        found = self._narrowed.get(key)
+        if found is None:
+            _, first, last = key
+            found = self._narrowed[key] = [
+                (r, tuple(s if s.startswith("{") else s.lower() for s in r.segments))
+                for r in self.routes.get(length, [])
+                if not r.segments
+                or (
+                    (r.segments[0].startswith("{") or r.segments[0].lower() == first)
+                    and (r.segments[-1].startswith("{") or r.segments[-1].lower() == last)
+                )
+            ]
+        return found
 
     def match(self, path: str, version: str) -> Match:
         segments = _segments(path)
         lowered = tuple(s.lower() for s in segments)
         wrong_version: Match | None = None
-        first = lowered[0] if lowered else None
-        candidates = self._narrowed.get((len(segments), first)) or self._narrowed.get(
-            (len(segments), None), []
-        )
-        for route, wanted in candidates:
+        for route, wanted in self._candidates(lowered):
             params: dict[str, str] = {}
             for want, got, low in zip(wanted, segments, lowered, strict=True):
                 if want.startswith("{"):
