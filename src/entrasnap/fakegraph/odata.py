@@ -8,7 +8,6 @@ what clients use: ``eq``/``ne``/``gt``/``ge``/``lt``/``le``, ``in``, ``startswit
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 import hmac
 import re
@@ -138,10 +137,23 @@ def select_properties(
         out = {"@odata.type": obj["@odata.type"]} if "@odata.type" in obj else {}
         fallback = defaults or {}
         for key in select:
-            out[key] = obj[key] if key in obj else copy.deepcopy(fallback.get(key))
+            if key in obj:
+                out[key] = obj[key]
+            else:
+                value = fallback.get(key)
+                out[key] = copy_json(value) if isinstance(value, (dict, list)) else value
         return out
     wanted = set(select)
     return {k: v for k, v in obj.items() if k in wanted or k == "@odata.type"}
+
+
+def copy_json(value: Any) -> Any:
+    """A deep copy of a JSON value (dicts, lists and scalars), much cheaper than ``copy.deepcopy``."""
+    if isinstance(value, dict):
+        return {k: copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [copy_json(v) for v in value]
+    return value
 
 
 # --- skip tokens ----------------------------------------------------------------------------------
@@ -171,6 +183,7 @@ def decode_token(token: str) -> str:
 # --- $filter --------------------------------------------------------------------------------------
 
 Predicate = Callable[[JSON], bool]
+Equalities = dict[str, str]  # property -> string literal it must equal
 _TOKEN_RE = re.compile(
     r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>-?\d+(?:\.\d+)?)(?![\w-])|(?P<guid>[0-9a-fA-F]{8}-[0-9a-fA-F-]{27})"
     r"|(?P<punct>[(),:])|(?P<word>[A-Za-z_@$][\w./@$-]*))"
@@ -266,41 +279,41 @@ class _FilterParser:
         self.pos += 1
         return tok
 
-    def parse(self) -> Predicate:
-        predicate = self.expr({})
+    def parse(self) -> tuple[Predicate, Equalities]:
+        found = self.expr({})
         if self.peek() is not None:
             raise self.error()
-        return predicate
+        return found
 
-    def expr(self, scope: dict[str, str]) -> Predicate:
-        left = self.term(scope)
+    def expr(self, scope: dict[str, str]) -> tuple[Predicate, Equalities]:
+        left, known = self.term(scope)
         while (tok := self.peek()) and tok.value.lower() == "or":
             self.take()
-            right = self.term(scope)
-            left = _either(left, right)
-        return left
+            right, _ = self.term(scope)
+            left, known = _either(left, right), {}
+        return left, known
 
-    def term(self, scope: dict[str, str]) -> Predicate:
-        left = self.factor(scope)
+    def term(self, scope: dict[str, str]) -> tuple[Predicate, Equalities]:
+        left, known = self.factor(scope)
         while (tok := self.peek()) and tok.value.lower() == "and":
             self.take()
-            right = self.factor(scope)
-            left = _both(left, right)
-        return left
+            right, more = self.factor(scope)
+            left, known = _both(left, right), {**more, **known}
+        return left, known
 
-    def factor(self, scope: dict[str, str]) -> Predicate:
+    def factor(self, scope: dict[str, str]) -> tuple[Predicate, Equalities]:
         tok = self.peek()
         if tok is None:
             raise self.error()
         if tok.value.lower() == "not":
             self.take()
-            inner = self.factor(scope)
-            return lambda o: not inner(o)
+            inner, _ = self.factor(scope)
+            return (lambda o: not inner(o)), {}
         if tok.value == "(":
             self.take("(")
-            inner = self.expr(scope)
+            found = self.expr(scope)
             self.take(")")
-            return inner
+            return found
         if tok.kind == "word" and tok.value.lower() in {"startswith", "endswith", "contains"}:
             func = self.take().value.lower()
             self.take("(")
@@ -322,10 +335,10 @@ class _FilterParser:
                     else v in h
                 )
 
-            return string_function
+            return string_function, {}
         if tok.kind == "word" and tok.value.lower().endswith(("/any", "/all")):
             quantified = self.operand(scope)  # a lambda is a whole boolean expression
-            return lambda o: bool(quantified(o))
+            return (lambda o: bool(quantified(o))), {}
         getter = self.operand(scope)
         op_tok = self.take()
         op = op_tok.value.lower()
@@ -336,11 +349,20 @@ class _FilterParser:
                 self.take(",")
                 values.append(self.operand(scope))
             self.take(")")
-            return lambda o: any(_compare("eq", getter(o), v(o)) for v in values)
+            return (lambda o: any(_compare("eq", getter(o), v(o)) for v in values)), {}
         if op not in {"eq", "ne", "gt", "ge", "lt", "le"}:
             raise self.error()
+        literal = self.peek()
         right = self.operand(scope)
-        return lambda o: _compare(op, getter(o), right(o))
+        known: Equalities = {}
+        if (
+            op == "eq"
+            and _plain_property(tok, scope)
+            and literal is not None
+            and literal.kind in {"str", "guid"}
+        ):
+            known[tok.value] = right({})
+        return (lambda o: _compare(op, getter(o), right(o))), known
 
     def operand(self, scope: dict[str, str]) -> Callable[[Any], Any]:
         tok = self.take()
@@ -371,7 +393,7 @@ class _FilterParser:
                 return lambda o: bool(_path_value(o, collection))
             variable = self.take().value
             self.take(":")
-            inner = self.expr({**scope, variable: collection})
+            inner, _ = self.expr({**scope, variable: collection})
             self.take(")")
             check = any if quantifier == "any" else all
 
@@ -384,17 +406,31 @@ class _FilterParser:
         return lambda o: _path_value(o, word)
 
 
+def _plain_property(tok: _Tok, scope: dict[str, str]) -> bool:
+    """Whether ``tok`` names a top-level property of the filtered object (not a path or lambda variable)."""
+    return (
+        tok.kind == "word"
+        and "/" not in tok.value
+        and tok.value not in scope
+        and tok.value.lower() not in {"true", "false", "null"}
+    )
+
+
 @dataclass
 class Filter:
     text: str
     predicate: Predicate
     properties: list[str]
+    # Properties every match must equal to a string literal (case-insensitively): top-level ``eq``
+    # conjuncts, e.g. {"groupId": "x"} for ``groupId eq 'x' and ...``; lets a caller narrow its
+    # candidates through an index before applying ``predicate``.
+    equalities: Equalities = field(default_factory=dict)
 
 
 def parse_filter(text: str) -> Filter:
     parser = _FilterParser(text)
-    predicate = parser.parse()
-    return Filter(text, predicate, [p for p, _ in parser.properties])
+    predicate, equalities = parser.parse()
+    return Filter(text, predicate, [p for p, _ in parser.properties], equalities)
 
 
 def filtered_equalities(text: str) -> dict[str, str]:

@@ -83,19 +83,36 @@ class Router:
         self._prefixes = {
             r.segments[:n] for rs in self.routes.values() for r in rs for n in range(len(r.segments) + 1)
         }
+        # The same candidates, in the same order, narrowed by (length, lower-cased first segment): a route
+        # whose first segment is a parameter is a candidate under every first segment and under None.
+        self._narrowed: dict[tuple[int, str | None], list[tuple[Route, tuple[str, ...]]]] = {}
+        for length, candidates in self.routes.items():
+            firsts = {
+                r.segments[0].lower() for r in candidates if r.segments and not r.segments[0].startswith("{")
+            }
+            for first in (*firsts, None):
+                self._narrowed[length, first] = [
+                    (r, tuple(s if s.startswith("{") else s.lower() for s in r.segments))
+                    for r in candidates
+                    if not r.segments or r.segments[0].startswith("{") or r.segments[0].lower() == first
+                ]
 
     def match(self, path: str, version: str) -> Match:
         segments = _segments(path)
         lowered = tuple(s.lower() for s in segments)
         wrong_version: Match | None = None
-        for route in self.routes.get(len(segments), []):
+        first = lowered[0] if lowered else None
+        candidates = self._narrowed.get((len(segments), first)) or self._narrowed.get(
+            (len(segments), None), []
+        )
+        for route, wanted in candidates:
             params: dict[str, str] = {}
-            for want, got, low in zip(route.segments, segments, lowered, strict=True):
+            for want, got, low in zip(wanted, segments, lowered, strict=True):
                 if want.startswith("{"):
                     if got.startswith("$") or (want == "{cast}" and not low.startswith("microsoft.graph.")):
                         break
                     params[want[1:-1]] = got
-                elif want.lower() != low:
+                elif want != low:
                     break
             else:
                 cast = params.pop("cast", None)
