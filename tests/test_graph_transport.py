@@ -4,25 +4,37 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from typing import Any
 
+import httpcore
 import httpx
 
-from entrasnap.graph.transport import PoolTransport, _readable
+from entrasnap.graph.transport import PoolTransport, _Stream
 
 RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
 
 
+class Raw(httpcore.AsyncNetworkStream):
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def get_extra_info(self, info: str) -> Any:
+        return self.sock if info == "socket" else None
+
+
 def test_a_socket_is_readable_with_data_waiting_or_once_the_peer_has_closed() -> None:
     mine, theirs = socket.socketpair()
+    stream = _Stream(Raw(mine))
     with mine, theirs:
-        assert not _readable(mine)
+        assert not stream.get_extra_info("is_readable")
         theirs.sendall(b"x")
-        assert _readable(mine)
+        assert stream.get_extra_info("is_readable")
         mine.recv(1)
-        assert not _readable(mine)
+        assert not stream.get_extra_info("is_readable")
         theirs.close()
-        assert _readable(mine)  # the b"" of a closed connection
-    assert _readable(mine)  # closed here too: no file descriptor
+        assert stream.get_extra_info("is_readable")  # the b"" of a closed connection
+    assert stream.get_extra_info("is_readable")  # closed here too: no file descriptor
+    assert stream.get_extra_info("socket") is mine
 
 
 async def test_connections_are_kept_and_one_the_server_closed_is_replaced() -> None:

@@ -4,7 +4,7 @@ Whenever a request starts or ends, httpcore's connection pool asks every idle co
 server has closed it (``get_extra_info("is_readable")``: a poll of its socket). Through anyio that
 question first builds a dict of the socket's attributes and calls ``getpeername``, several times the
 cost of the poll itself; with 16 or 48 connections it was ~5% of a snapshot's CPU. Here each stream
-keeps its socket and polls it directly. Everything else (the pool, its limits and keep-alive, TLS,
+keeps a poll object registered on its socket and asks it. Everything else (the pool, its limits and keep-alive, TLS,
 what is sent) is httpx's and httpcore's own.
 """
 
@@ -61,11 +61,12 @@ class _Backend(httpcore.AsyncNetworkBackend):
 
 
 class _Stream(httpcore.AsyncNetworkStream):
-    """A connection's stream that answers ``is_readable`` from its socket, kept from the start."""
+    """A connection's stream that answers ``is_readable`` by polling its socket (registered once)."""
 
     def __init__(self, stream: httpcore.AsyncNetworkStream) -> None:
         self._stream = stream
         self._socket: socket.socket | None = stream.get_extra_info("socket")
+        self._poll = _poller(self._socket)
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return await self._stream.read(max_bytes, timeout)
@@ -82,19 +83,19 @@ class _Stream(httpcore.AsyncNetworkStream):
         return _Stream(await self._stream.start_tls(ssl_context, server_hostname, timeout))
 
     def get_extra_info(self, info: str) -> Any:
-        if info == "is_readable" and self._socket is not None:
-            return _readable(self._socket)
-        return self._stream.get_extra_info(info)
+        if info != "is_readable" or self._socket is None:
+            return self._stream.get_extra_info(info)
+        if self._socket.fileno() < 0:
+            return True  # closed: as httpcore answers (a read would fail at once)
+        if self._poll is None:
+            return bool(select.select([self._socket], [], [], 0)[0])
+        return bool(self._poll.poll(0))
 
 
-def _readable(sock: socket.socket) -> bool:
-    """Whether a read would return at once (data, or the b"" of a closed connection), as httpcore asks:
-    a socket without a file descriptor counts as readable."""
-    fd = sock.fileno()
-    if fd < 0:
-        return True
-    if not hasattr(select, "poll"):  # Windows
-        return bool(select.select([fd], [], [], 0)[0])
+def _poller(sock: socket.socket | None) -> Any:
+    """A poll object watching ``sock`` for reading (None where there is no poll(): Windows)."""
+    if sock is None or not hasattr(select, "poll") or sock.fileno() < 0:
+        return None
     poll = select.poll()
-    poll.register(fd, select.POLLIN)
-    return bool(poll.poll(0))
+    poll.register(sock, select.POLLIN)
+    return poll
