@@ -4,8 +4,8 @@ Whenever a request starts or ends, httpcore's connection pool asks every idle co
 server has closed it (``get_extra_info("is_readable")``: a poll of its socket). Through anyio that
 question first builds a dict of the socket's attributes and calls ``getpeername``, several times the
 cost of the poll itself; with 16 or 48 connections it was ~5% of a snapshot's CPU. Here each stream
-keeps a poll object registered on its socket and asks it. Everything else (the pool, its limits and keep-alive, TLS,
-what is sent) is httpx's and httpcore's own.
+keeps a poll object registered on its socket and asks it. Everything else (the pool, its limits and
+keep-alive, TLS, what is sent) is httpx's and httpcore's own.
 """
 
 from __future__ import annotations
