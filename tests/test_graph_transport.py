@@ -9,7 +9,7 @@ from typing import Any
 import httpcore
 import httpx
 
-from entrasnap.graph.transport import PoolTransport, _Stream
+from entrasnap.graph.transport import LINEAR_POOL_VERSIONS, PoolTransport, _LinearPool, _Stream
 
 RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
 
@@ -37,30 +37,74 @@ def test_a_socket_is_readable_with_data_waiting_or_once_the_peer_has_closed() ->
     assert stream.get_extra_info("socket") is mine
 
 
-async def test_connections_are_kept_and_one_the_server_closed_is_replaced() -> None:
-    connections: list[asyncio.StreamWriter] = []
+class Server:
+    """An HTTP/1.1 server on loopback that answers ``{}`` on kept-alive connections and counts them."""
 
-    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        connections.append(writer)
+    def __init__(self) -> None:
+        self.connections: list[asyncio.StreamWriter] = []
+        self.open = 0
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections.append(writer)
+        self.open += 1
         try:
             while await reader.readuntil(b"\r\n\r\n"):
                 writer.write(RESPONSE)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            self.open -= 1
             writer.close()
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
-    limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
-    async with server, httpx.AsyncClient(transport=PoolTransport(limits)) as client:
-        for _ in range(3):
+
+async def scenario(transport: httpx.AsyncBaseTransport) -> list[tuple[int, int]]:
+    """Requests one by one, more at once than the pool's limit, then after the server dropped its idle
+    connections; (connections made, connections still open) after each step."""
+    server = Server()
+    listening = await asyncio.start_server(server.serve, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{listening.sockets[0].getsockname()[1]}/"
+    steps = []
+
+    async def step() -> None:
+        await asyncio.sleep(0.05)  # the server sees connections the client closed
+        steps.append((len(server.connections), server.open))
+
+    async with listening:
+        async with httpx.AsyncClient(transport=transport) as client:
+            for _ in range(3):
+                assert (await client.get(url)).json() == {}
+            await step()
+            for _ in range(2):
+                answers = await asyncio.gather(*(client.get(url) for _ in range(7)))
+                assert [a.json() for a in answers] == [{}] * 7
+                await step()
             assert (await client.get(url)).json() == {}
-        assert len(connections) == 1  # kept alive and reused
-        answers = await asyncio.gather(*(client.get(url) for _ in range(6)))
-        assert [a.status_code for a in answers] == [200] * 6
-        assert len(connections) == 4  # no more than the limit
-        for writer in connections:
-            writer.close()  # the server drops its idle connections, without a word
-        await asyncio.sleep(0.05)
-        assert (await client.get(url)).json() == {}  # on a new connection, not a dead one
-        assert len(connections) == 5
+            await step()
+            for writer in server.connections:
+                writer.close()  # the server drops its idle connections, without a word
+            await step()
+            assert (await client.get(url)).json() == {}  # on a new connection, not a dead one
+            await step()
+        for _ in range(100):  # the handlers see the connections the client closed, and end
+            if not server.open:
+                break
+            await asyncio.sleep(0.01)
+    return steps
+
+
+async def test_connections_are_kept_up_to_the_limit_and_one_the_server_closed_is_replaced() -> None:
+    limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
+    transport = PoolTransport(limits)
+    if httpcore.__version__ in LINEAR_POOL_VERSIONS:
+        assert isinstance(transport._pool, _LinearPool)
+    steps = await scenario(transport)
+    assert steps == [(1, 1), (4, 4), (4, 4), (4, 4), (4, 0), (5, 1)]
+    assert steps == await scenario(httpx.AsyncHTTPTransport(limits=limits))  # httpx's own pool
+
+
+async def test_the_pool_closes_idle_connections_beyond_the_keep_alive_limit_as_httpx_does() -> None:
+    limits = httpx.Limits(max_connections=4, max_keepalive_connections=1)
+    steps = await scenario(PoolTransport(limits))
+    assert steps == await scenario(httpx.AsyncHTTPTransport(limits=limits))
+    assert steps[-1][1] <= 1
