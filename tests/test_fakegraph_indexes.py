@@ -21,15 +21,20 @@ def store() -> Store:
 
 
 def _filters(objects: list[JSON]) -> list[str]:
-    """``eq`` filters on values the objects really hold (case swapped), alone and combined."""
+    """``eq`` filters on values the objects really hold (case swapped), alone and combined, and on
+    properties holding lists, objects, numbers or booleans (which no string equals)."""
     strings: dict[str, list[str]] = {}
+    others: set[str] = set()
     for obj in objects:
         for prop, value in obj.items():
             if isinstance(value, str) and "'" not in value and not prop.startswith("@"):
                 strings.setdefault(prop, []).append(value)
+            elif value is not None and not prop.startswith("@"):
+                others.add(prop)
     singles = [f"{p} eq '{values[len(values) // 2].swapcase()}'" for p, values in sorted(strings.items())]
     pairs = [f"{a} and {b}" for a, b in itertools.pairwise(singles)]
-    return [*singles, *pairs, *(f"({a}) or {b}" for a, b in itertools.pairwise(singles))]
+    mismatched = [f"{p} eq 'true'" for p in sorted(others)]
+    return [*singles, *pairs, *(f"({a}) or {b}" for a, b in itertools.pairwise(singles)), *mismatched]
 
 
 def test_filter_through_an_index_finds_what_a_scan_finds(store: Store) -> None:

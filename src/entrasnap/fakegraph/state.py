@@ -70,6 +70,8 @@ class EntitySet:
             value = self.objects[object_id].get(prop)
             if isinstance(value, str):
                 value = value.lower()
+            elif isinstance(value, (list, dict)):
+                continue  # a collection or complex value is never the scalar looked up
             built.setdefault(value, []).append(object_id)
         self._indexes[prop] = (self.version, built)
         return built
