@@ -37,6 +37,7 @@ from entrasnap.fakegraph.state import JSON
 DEFAULT_TTL = 7 * 24 * 3600.0
 DEFAULT_MEMBER_SLICE = 100
 MAX_FILTER_IDS = 50
+DIRECTORY_OBJECT = "microsoft.graph.directoryObject"
 # Navigations tracked by delta per set key: navigation -> included when $select is absent.
 DELTA_NAVIGATIONS: dict[str, dict[str, bool]] = {
     "groups": {"members": True, "owners": False},
@@ -282,7 +283,7 @@ def _target_type(engine: Engine, target: str) -> str:
     key = store.directory.get(target)
     if key is None and target in store.recycle:
         key = store.recycle[target].set_key
-    return "#" + engine.set_types.get(key or "", "microsoft.graph.directoryObject")
+    return "#" + engine.set_types.get(key or "", DIRECTORY_OBJECT)
 
 
 def _selection(
@@ -324,8 +325,12 @@ def _entry(
     for nav in chosen:
         link_key = f"{current.set_key}/{nav}"
         if current.since is None:
-            targets = [t for t in store.linked(link_key, object_id) if t in store.directory]
-            entries = [{"@odata.type": _target_type(engine, t), "id": t} for t in targets]
+            directory, types = store.directory, engine.set_types  # _target_type, for live targets
+            entries = [
+                {"@odata.type": "#" + types.get(directory[t], DIRECTORY_OBJECT), "id": t}
+                for t in store.linked(link_key, object_id)
+                if t in directory
+            ]
         else:
             touched = (link_changes or {}).get(nav, {})
             linked = set(store.linked(link_key, object_id))

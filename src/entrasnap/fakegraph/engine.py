@@ -6,7 +6,9 @@ licences, throttling and errors behave identically inside and outside batches.
 
 from __future__ import annotations
 
+import bisect
 import copy
+import itertools
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -212,17 +214,34 @@ class Engine:
             name += "/$entity"
         return f"{request.base_url}/{request.version}/$metadata#{name}"
 
-    def source_objects(self, resource: Resource, params: Mapping[str, str]) -> Iterator[JSON]:
-        """Objects of a set endpoint in id order, narrowed by its ``match`` for views."""
+    def source_objects(
+        self,
+        resource: Resource,
+        params: Mapping[str, str],
+        after: str | None = None,
+        where: Mapping[str, str] | None = None,
+    ) -> Iterator[JSON]:
+        """Objects of a set endpoint in id order, after id ``after``, narrowed by its ``match`` for views.
+
+        ``where`` (property -> string that matches must equal, case-insensitively, as a filter's ``eq``)
+        only narrows the candidates through an index: the caller still applies its whole filter.
+        """
         entity_set = self.store.sets.get(resource.key_for(params))
         if entity_set is None:
             return iter(())
-        if not resource.match:
-            return entity_set.after()
-        prop, param = resource.match[0]
-        ids = entity_set.index(prop).get(params[param].lower(), [])
+        # Candidate ids, in id order: a view's own set, else the fewest that one equality allows.
+        if resource.match:
+            prop, param = resource.match[0]
+            ids = entity_set.index(prop).get(params[param].lower(), [])
+        elif where:
+            ids = min((entity_set.index(p).get(v.lower(), []) for p, v in where.items()), key=len)
+        else:
+            return entity_set.after(after)
+        start = 0 if after is None else bisect.bisect_right(ids, after)
+        objects = (entity_set.objects[i] for i in itertools.islice(ids, start, None))
         rest = resource.match[1:]
-        objects = (entity_set.objects[i] for i in sorted(ids))
+        if not rest:
+            return objects
         return (o for o in objects if all(str(o.get(p, "")).lower() == params[q].lower() for p, q in rest))
 
     def page_size(self, request: Request, resource: Resource) -> int | None:
@@ -280,7 +299,11 @@ class Engine:
         select: list[str] | None,
         expand: list[ExpandItem],
     ) -> JSON:
-        out = dict(obj)
+        # A $select builds a new object anyway: copy first only when the object itself is reshaped.
+        reshaped = resource is not None and bool(
+            resource.inline or resource.extra.get("strip") or request.version == "beta"
+        )
+        out = dict(obj) if select is None or reshaped else obj
         if resource is not None:
             for prop, template in resource.inline.items():
                 key = fill(template, {"id": str(obj.get(resource.id_field, ""))})
@@ -386,17 +409,16 @@ class Engine:
         self.check_query(request, resource)
         select, given_select = self.selection(request, resource, collection=True)
         expand = parse_expand(request.query["$expand"]) if "$expand" in request.query else []
-        predicate = parse_filter(request.query["$filter"]).predicate if "$filter" in request.query else None
+        found = parse_filter(request.query["$filter"]) if "$filter" in request.query else None
+        predicate = found.predicate if found else None
+        where = found.equalities if found else None
         size = self.page_size(request, resource)
         token = request.query.get("$skiptoken")
         last_id = decode_token(token) if token else None
-        objects = self.source_objects(resource, match.params)
         page: list[JSON] = []
         more = False
         id_field = resource.id_field
-        for obj in objects:
-            if last_id is not None and str(obj.get(id_field)) <= last_id:
-                continue
+        for obj in self.source_objects(resource, match.params, last_id, where):
             if predicate is not None and not predicate(obj):
                 continue
             if size is not None and len(page) == size:
@@ -407,7 +429,9 @@ class Engine:
         if request.query.get("$count", "").lower() == "true":
             self.require_eventual(request, resource)
             body["@odata.count"] = sum(
-                1 for o in self.source_objects(resource, match.params) if predicate is None or predicate(o)
+                1
+                for o in self.source_objects(resource, match.params, where=where)
+                if predicate is None or predicate(o)
             )
         if more and page:
             body["@odata.nextLink"] = self.next_link(request, encode_token(str(page[-1][id_field])))
@@ -428,11 +452,12 @@ class Engine:
     def count(self, request: Request, match: Match) -> Response:
         resource = match.resource
         self.require_eventual(request, resource)
-        predicate = parse_filter(request.query["$filter"]).predicate if "$filter" in request.query else None
+        found = parse_filter(request.query["$filter"]) if "$filter" in request.query else None
+        predicate = found.predicate if found else None
         if resource.kind == "links":
             items: Iterator[JSON] = (f[1] for i in self.link_ids(match) if (f := self.store.resolve(i)))
         else:
-            items = self.source_objects(resource, match.params)
+            items = self.source_objects(resource, match.params, where=found.equalities if found else None)
         total = sum(1 for o in items if predicate is None or predicate(o))
         return Response(200, str(total), {"Content-Type": "text/plain"})
 

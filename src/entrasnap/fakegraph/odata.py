@@ -8,7 +8,7 @@ what clients use: ``eq``/``ne``/``gt``/``ge``/``lt``/``le``, ``in``, ``startswit
 from __future__ import annotations
 
 import base64
-import copy
+import functools
 import hashlib
 import hmac
 import re
@@ -91,7 +91,7 @@ def split_top_level(text: str) -> list[str]:
     return parts
 
 
-@dataclass
+@dataclass(frozen=True)
 class ExpandItem:
     name: str
     select: list[str] | None = None
@@ -99,25 +99,32 @@ class ExpandItem:
 
 
 def parse_expand(text: str) -> list[ExpandItem]:
+    """The items of an ``$expand`` (parsed once per distinct text: clients repeat the same few)."""
+    return list(_parse_expand(text))
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_expand(text: str) -> tuple[ExpandItem, ...]:
     items: list[ExpandItem] = []
     for part in split_top_level(text):
         match = re.fullmatch(r"([\w.@]+)(?:\((.*)\))?", part, re.S)
         if not match:
             raise bad_request(f"Parsing OData Select and Expand failed: syntax error at '{part}'.")
-        item = ExpandItem(match.group(1))
+        select: list[str] | None = None
+        expand: list[ExpandItem] = []
         for raw_option in (match.group(2) or "").split(";"):
             option = raw_option.strip()
             if not option:
                 continue
             key, _, value = option.partition("=")
             if key == "$select":
-                item.select = [s.strip() for s in value.split(",") if s.strip()]
+                select = [s.strip() for s in value.split(",") if s.strip()]
             elif key == "$expand":
-                item.expand = parse_expand(value)
+                expand = parse_expand(value)
             else:
                 raise bad_request(f"Query option '{key}' is not allowed inside $expand.")
-        items.append(item)
-    return items
+        items.append(ExpandItem(match.group(1), select, expand))
+    return tuple(items)
 
 
 def select_properties(
@@ -137,11 +144,22 @@ def select_properties(
     if sparse:
         out = {"@odata.type": obj["@odata.type"]} if "@odata.type" in obj else {}
         fallback = defaults or {}
-        for key in select:
-            out[key] = obj[key] if key in obj else copy.deepcopy(fallback.get(key))
+        out.update({key: obj[key] if key in obj else fallback.get(key) for key in select})
+        for key, value in fallback.items():  # each answer gets its own copy of a list or object default
+            if isinstance(value, (dict, list)) and key in out and key not in obj:
+                out[key] = copy_json(value)
         return out
     wanted = set(select)
     return {k: v for k, v in obj.items() if k in wanted or k == "@odata.type"}
+
+
+def copy_json(value: Any) -> Any:
+    """A deep copy of a JSON value (dicts, lists and scalars), much cheaper than ``copy.deepcopy``."""
+    if isinstance(value, dict):
+        return {k: copy_json(v) if isinstance(v, (dict, list)) else v for k, v in value.items()}
+    if isinstance(value, list):
+        return [copy_json(v) if isinstance(v, (dict, list)) else v for v in value]
+    return value
 
 
 # --- skip tokens ----------------------------------------------------------------------------------
@@ -171,6 +189,7 @@ def decode_token(token: str) -> str:
 # --- $filter --------------------------------------------------------------------------------------
 
 Predicate = Callable[[JSON], bool]
+Equalities = dict[str, str]  # property -> string literal it must equal
 _TOKEN_RE = re.compile(
     r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>-?\d+(?:\.\d+)?)(?![\w-])|(?P<guid>[0-9a-fA-F]{8}-[0-9a-fA-F-]{27})"
     r"|(?P<punct>[(),:])|(?P<word>[A-Za-z_@$][\w./@$-]*))"
@@ -266,41 +285,41 @@ class _FilterParser:
         self.pos += 1
         return tok
 
-    def parse(self) -> Predicate:
-        predicate = self.expr({})
+    def parse(self) -> tuple[Predicate, Equalities]:
+        found = self.expr({})
         if self.peek() is not None:
             raise self.error()
-        return predicate
+        return found
 
-    def expr(self, scope: dict[str, str]) -> Predicate:
-        left = self.term(scope)
+    def expr(self, scope: dict[str, str]) -> tuple[Predicate, Equalities]:
+        left, known = self.term(scope)
         while (tok := self.peek()) and tok.value.lower() == "or":
             self.take()
-            right = self.term(scope)
-            left = _either(left, right)
-        return left
+            right, _ = self.term(scope)
+            left, known = _either(left, right), {}
+        return left, known
 
-    def term(self, scope: dict[str, str]) -> Predicate:
-        left = self.factor(scope)
+    def term(self, scope: dict[str, str]) -> tuple[Predicate, Equalities]:
+        left, known = self.factor(scope)
         while (tok := self.peek()) and tok.value.lower() == "and":
             self.take()
-            right = self.factor(scope)
-            left = _both(left, right)
-        return left
+            right, more = self.factor(scope)
+            left, known = _both(left, right), {**more, **known}
+        return left, known
 
-    def factor(self, scope: dict[str, str]) -> Predicate:
+    def factor(self, scope: dict[str, str]) -> tuple[Predicate, Equalities]:
         tok = self.peek()
         if tok is None:
             raise self.error()
         if tok.value.lower() == "not":
             self.take()
-            inner = self.factor(scope)
-            return lambda o: not inner(o)
+            inner, _ = self.factor(scope)
+            return (lambda o: not inner(o)), {}
         if tok.value == "(":
             self.take("(")
-            inner = self.expr(scope)
+            found = self.expr(scope)
             self.take(")")
-            return inner
+            return found
         if tok.kind == "word" and tok.value.lower() in {"startswith", "endswith", "contains"}:
             func = self.take().value.lower()
             self.take("(")
@@ -322,10 +341,10 @@ class _FilterParser:
                     else v in h
                 )
 
-            return string_function
+            return string_function, {}
         if tok.kind == "word" and tok.value.lower().endswith(("/any", "/all")):
             quantified = self.operand(scope)  # a lambda is a whole boolean expression
-            return lambda o: bool(quantified(o))
+            return (lambda o: bool(quantified(o))), {}
         getter = self.operand(scope)
         op_tok = self.take()
         op = op_tok.value.lower()
@@ -336,11 +355,20 @@ class _FilterParser:
                 self.take(",")
                 values.append(self.operand(scope))
             self.take(")")
-            return lambda o: any(_compare("eq", getter(o), v(o)) for v in values)
+            return (lambda o: any(_compare("eq", getter(o), v(o)) for v in values)), {}
         if op not in {"eq", "ne", "gt", "ge", "lt", "le"}:
             raise self.error()
+        literal = self.peek()
         right = self.operand(scope)
-        return lambda o: _compare(op, getter(o), right(o))
+        known: Equalities = {}
+        if (
+            op == "eq"
+            and _plain_property(tok, scope)
+            and literal is not None
+            and literal.kind in {"str", "guid"}
+        ):
+            known[tok.value] = right({})
+        return (lambda o: _compare(op, getter(o), right(o))), known
 
     def operand(self, scope: dict[str, str]) -> Callable[[Any], Any]:
         tok = self.take()
@@ -371,7 +399,7 @@ class _FilterParser:
                 return lambda o: bool(_path_value(o, collection))
             variable = self.take().value
             self.take(":")
-            inner = self.expr({**scope, variable: collection})
+            inner, _ = self.expr({**scope, variable: collection})
             self.take(")")
             check = any if quantifier == "any" else all
 
@@ -384,17 +412,31 @@ class _FilterParser:
         return lambda o: _path_value(o, word)
 
 
+def _plain_property(tok: _Tok, scope: dict[str, str]) -> bool:
+    """Whether ``tok`` names a top-level property of the filtered object (not a path or lambda variable)."""
+    return (
+        tok.kind == "word"
+        and "/" not in tok.value
+        and tok.value not in scope
+        and tok.value.lower() not in {"true", "false", "null"}
+    )
+
+
 @dataclass
 class Filter:
     text: str
     predicate: Predicate
     properties: list[str]
+    # Properties every match must equal to a string literal (case-insensitively): top-level ``eq``
+    # conjuncts, e.g. {"groupId": "x"} for ``groupId eq 'x' and ...``; lets a caller narrow its
+    # candidates through an index before applying ``predicate``.
+    equalities: Equalities = field(default_factory=dict)
 
 
 def parse_filter(text: str) -> Filter:
     parser = _FilterParser(text)
-    predicate = parser.parse()
-    return Filter(text, predicate, [p for p, _ in parser.properties])
+    predicate, equalities = parser.parse()
+    return Filter(text, predicate, [p for p, _ in parser.properties], equalities)
 
 
 def filtered_equalities(text: str) -> dict[str, str]:

@@ -83,19 +83,53 @@ class Router:
         self._prefixes = {
             r.segments[:n] for rs in self.routes.values() for r in rs for n in range(len(r.segments) + 1)
         }
+        # Literal first and last segments (lower-cased) by path length, to narrow the candidates.
+        self._ends: dict[int, tuple[set[str], set[str]]] = {
+            length: (
+                {r.segments[0].lower() for r in rs if not r.segments[0].startswith("{")},
+                {r.segments[-1].lower() for r in rs if not r.segments[-1].startswith("{")},
+            )
+            for length, rs in self.routes.items()
+            if length
+        }
+        self._narrowed: dict[tuple[int, str | None, str | None], list[tuple[Route, tuple[str, ...]]]] = {}
+
+    def _candidates(self, lowered: tuple[str, ...]) -> list[tuple[Route, tuple[str, ...]]]:
+        """The routes of this length whose first and last segments can match, in the same order as
+        ``routes`` (with their literal segments lower-cased); computed once per (length, first, last)."""
+        length = len(lowered)
+        firsts, lasts = self._ends.get(length, (set(), set()))
+        key = (
+            length,
+            lowered[0] if lowered and lowered[0] in firsts else None,
+            lowered[-1] if lowered and lowered[-1] in lasts else None,
+        )
+        found = self._narrowed.get(key)
+        if found is None:
+            _, first, last = key
+            found = self._narrowed[key] = [
+                (r, tuple(s if s.startswith("{") else s.lower() for s in r.segments))
+                for r in self.routes.get(length, [])
+                if not r.segments
+                or (
+                    (r.segments[0].startswith("{") or r.segments[0].lower() == first)
+                    and (r.segments[-1].startswith("{") or r.segments[-1].lower() == last)
+                )
+            ]
+        return found
 
     def match(self, path: str, version: str) -> Match:
         segments = _segments(path)
         lowered = tuple(s.lower() for s in segments)
         wrong_version: Match | None = None
-        for route in self.routes.get(len(segments), []):
+        for route, wanted in self._candidates(lowered):
             params: dict[str, str] = {}
-            for want, got, low in zip(route.segments, segments, lowered, strict=True):
+            for want, got, low in zip(wanted, segments, lowered, strict=True):
                 if want.startswith("{"):
                     if got.startswith("$") or (want == "{cast}" and not low.startswith("microsoft.graph.")):
                         break
                     params[want[1:-1]] = got
-                elif want.lower() != low:
+                elif want != low:
                     break
             else:
                 cast = params.pop("cast", None)

@@ -144,7 +144,8 @@ class FakeGraph:
         self.rules: list[FaultRule] = []
         self.clients: dict[str, Client] = {}
         self.stats = Stats()
-        self.lock = threading.RLock()
+        self.lock = threading.RLock()  # state, engine and stats: held while a request is answered
+        self.fault_lock = threading.Lock()  # rules and rng only: picking a fault never waits for an answer
         self.on_change: list[Callable[[], None]] = []
 
     # --- settings -------------------------------------------------------------------------------
@@ -276,7 +277,7 @@ class FakeGraph:
     # --- faults ---------------------------------------------------------------------------------
 
     def pick_fault(self, method: str, path: str) -> FaultRule | None:
-        with self.lock:
+        with self.fault_lock:
             for rule in self.rules:
                 if rule.times > 0 and re.search(rule.path, path) and rule.method in (None, method):
                     rule.times -= 1

@@ -31,6 +31,7 @@ from entrasnap.graph.errors import GraphConnectionError, GraphRequestError
 from entrasnap.graph.flow import AdaptiveLimit, Pacer, UnitPacer, backoff, parse_retry_after
 from entrasnap.graph.models import BatchItem, BatchResult, ClientStats, EventHandler, GraphEvent
 from entrasnap.graph.tokens import TokenProvider
+from entrasnap.graph.transport import PoolTransport
 
 BATCH_SIZE = 20  # Graph's maximum number of requests in one $batch
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
@@ -78,12 +79,13 @@ class GraphClient:
         self._units = UnitPacer()
         self._resume_at = 0.0  # monotonic time before which nothing is sent (after a 429 with Retry-After)
         self._rng = random.Random()
+        limits = httpx.Limits(
+            max_connections=max(1, max_concurrency), max_keepalive_connections=max(1, max_concurrency)
+        )
         self._http = httpx.AsyncClient(
             timeout=timeout,
-            limits=httpx.Limits(
-                max_connections=max(1, max_concurrency), max_keepalive_connections=max(1, max_concurrency)
-            ),
-            transport=transport,
+            limits=limits,  # for proxies' transports
+            transport=transport if transport is not None else PoolTransport(limits),
             headers={"x-ms-throttle-priority": "Low", "User-Agent": f"entrasnap/{__version__}"},
         )
 
