@@ -15,7 +15,7 @@ import httpx
 from entrasnap import catalog
 from entrasnap.catalog.model import ResourceType
 from entrasnap.collect import Options
-from entrasnap.collect.engine import ParentFeed
+from entrasnap.collect.engine import EXPANDED_LIMIT, ParentFeed
 from entrasnap.fakegraph.service import RunningFakeGraph
 from entrasnap.graph import GraphClient, StaticToken
 from entrasnap.graph.client import BATCH_SIZE
@@ -48,6 +48,7 @@ class Holding(httpx.AsyncBaseTransport):
                 await asyncio.wait_for(self.arrived.wait(), GIVE_UP)
             except TimeoutError:
                 self.gave_up += 1
+                self.arrived.set()  # the test has failed: hold nothing more
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         await self.hold(request)
@@ -164,6 +165,55 @@ def test_scoped_types_start_on_the_objects_of_the_initial_delta_round(
     assert transport.holds > 0 and transport.gave_up == 0
 
 
+class NotingCapped(Holding):
+    """Also notes the groups whose member list the group list cut at Graph's expand cap (``capped``): their
+    lists come from the delta round, so they wait for it."""
+
+    def __init__(
+        self, held: Callable[[httpx.Request], bool], awaited: Callable[[httpx.Request], bool]
+    ) -> None:
+        super().__init__(held, awaited)
+        self.capped: set[str] = set()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await super().handle_async_request(request)
+        if request.method == "GET" and request.url.path.endswith("/groups"):
+            body = await response.aread()
+            for group in json.loads(body)["value"]:
+                if len(group.get("members", [])) >= EXPANDED_LIMIT:
+                    self.capped.add(str(group["id"]))
+            return httpx.Response(response.status_code, headers=response.headers, content=body)
+        return response
+
+
+def _later_delta_page(request: httpx.Request) -> bool:
+    return request.url.path.endswith("/groups/delta") and "token" in str(request.url)
+
+
+def test_groups_waiting_for_the_delta_round_have_their_other_lists_read_meanwhile(
+    fakegraph: RunningFakeGraph, tmp_path: Path
+) -> None:
+    """The delta round's pages after the first are held until the settings of a group that waits for the
+    round (its member list cut on the group list) are asked for: a collector reading them only once the
+    round has ended would never ask."""
+    httpx.post(f"{fakegraph.url}/_fakegraph/delta", json={"memberSlice": 5}).raise_for_status()
+    transport = NotingCapped(
+        _later_delta_page, lambda r: _batch_about(r, "/settings", transport.capped, True)
+    )
+    record = _snapshot(fakegraph, tmp_path / "s", ["groups"], transport)
+
+    assert transport.capped, "fakegraph S has groups of at least 20 members"
+    assert record["status"] == "complete"
+    assert transport.holds > 0 and transport.gave_up == 0
+    repository = Repository.open(LocalBackend(tmp_path / "s"))
+    (snapshot,) = repository.snapshots()
+    stored = {oid: repository.get(digest) for oid, digest in repository.entries(snapshot, "groups")}
+    for oid in transport.capped:  # complete lists, from the round
+        members = stored[oid]["children"]["members"]
+        assert members == sorted(fakegraph.store.linked("groups/members", oid))
+        assert len(members) >= EXPANDED_LIMIT
+
+
 class FailingLaterPages(Holding):
     """Answers the pages of the group list after the first with an error Graph does not retry (once held)."""
 
@@ -208,3 +258,36 @@ async def test_a_parent_feed_hands_out_full_batches_until_it_is_closed() -> None
     feed.close()
     assert [p["id"] for p in await anext(lists)] == ["60"]
     assert [x async for x in lists] == []
+
+
+class _Started:
+    def __init__(self) -> None:
+        self.order: list[str] = []
+
+    def started(self, rtype: ResourceType) -> None:
+        self.order.append(rtype.key)
+
+    def advanced(self, rtype: ResourceType, objects: int, requests: int) -> None:
+        pass
+
+    def finished(self, result: object) -> None:
+        pass
+
+
+async def test_change_tracked_types_start_first(fakegraph: RunningFakeGraph, tmp_path: Path) -> None:
+    """The directory's large collections (those Graph tracks changes of) start before the small types, so
+    that the small ones fill the time their page chains take instead of lengthening the snapshot."""
+    types = catalog.resolve(["organization", "namedLocations", "users", "domains", "groups"])
+    progress = _Started()
+    async with GraphClient(fakegraph.url, StaticToken(fakegraph.token())) as client:
+        repository = Repository.open(LocalBackend(tmp_path / "s"), create=True)
+        outcome = await take_snapshot(
+            client,
+            repository,
+            types,
+            tenant_hint=fakegraph.tenant_id,
+            options=Options(type_concurrency=1),
+            progress=progress,
+        )
+    assert outcome.record.data["status"] == "complete"
+    assert [key for key in progress.order if key in {t.key for t in types}][:2] == ["users", "groups"]

@@ -172,6 +172,52 @@ async def test_adaptive_limit_halves_once_per_epoch_and_grows_back() -> None:
     assert limit.limit == 16
 
 
+async def test_adaptive_limit_lets_urgent_requests_go_first_and_wakes_one_waiter_per_slot() -> None:
+    """A freed slot goes to the first urgent waiter (a chain's next page), then to the others in order."""
+    limit = AdaptiveLimit(2)
+    order: list[str] = []
+    release = asyncio.Event()
+
+    async def request(name: str, urgent: bool = False) -> None:
+        async with limit.slot(urgent):
+            order.append(name)
+            await release.wait()
+
+    holders = [asyncio.ensure_future(request(n)) for n in ("a", "b")]
+    await asyncio.sleep(0)
+    waiters = [asyncio.ensure_future(request(n)) for n in ("c", "d")]
+    urgent = asyncio.ensure_future(request("next page", urgent=True))
+    gone = asyncio.ensure_future(request("cancelled", urgent=True))
+    await asyncio.sleep(0)
+    assert order == ["a", "b"] and limit.in_flight == 2
+    gone.cancel()
+    await asyncio.sleep(0)
+    release.set()
+    await asyncio.gather(*holders, *waiters, urgent)
+    assert order == ["a", "b", "next page", "c", "d"]
+    assert limit.in_flight == 0
+
+
+async def test_adaptive_limit_slot_handed_to_a_cancelled_waiter_is_passed_on() -> None:
+    limit = AdaptiveLimit(1)
+    first = asyncio.Event()
+
+    async def hold() -> None:
+        async with limit.slot():
+            await first.wait()
+
+    holder = asyncio.ensure_future(hold())
+    await asyncio.sleep(0)
+    cancelled = asyncio.ensure_future(hold())
+    later = asyncio.ensure_future(hold())
+    await asyncio.sleep(0)
+    first.set()
+    await asyncio.sleep(0)  # the holder leaves: the slot is handed to the first waiter...
+    cancelled.cancel()  # ...which is cancelled before it runs
+    await asyncio.gather(holder, later)
+    assert cancelled.cancelled() and limit.in_flight == 0
+
+
 class _Clock:
     def __init__(self) -> None:
         self.now = 100.0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Container, Coroutine, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ RESPONSE_METADATA = ("@odata.context", "@odata.nextLink", "@odata.deltaLink", "@
 # again per parent.
 EXPAND_PAGE_SIZE = 100
 EXPANDED_LIMIT = 20
+STORE_TURN = 0.005  # seconds of storing a page before other work on the event loop gets a turn
 PAGES_IN_FLIGHT = 4  # pages of one type read on (children, scoped reads) at the same time
 KEPT_AT_ONCE = 200
 KEPT_CHILD_IDS = 20_000
@@ -109,7 +111,9 @@ class TypeResult:
 @dataclass(frozen=True)
 class Options:
     cloud_only: bool = False
-    type_concurrency: int = 4
+    # types read at once (requests in flight are bounded by the client): small types then fill the time the
+    # page chains of the large ones take; each large type holds a few pages, so this also bounds memory
+    type_concurrency: int = 16
     child_page_size: int = 999
     full: bool = False  # read every type in full, even where a delta link would do
     full_every: timedelta = DEFAULT_FULL_EVERY  # a delta-capable type is read in full at least this often
@@ -232,7 +236,9 @@ class Collector:
                 async with limit:
                     await self._read_one(rtype)
 
-        await asyncio.gather(*(one(t) for t in types))
+        # The collections Graph tracks changes of are the directory's large ones (users, groups, devices,
+        # apps): they start first, so the small types fill the time their page chains take.
+        await asyncio.gather(*(one(t) for t in sorted(types, key=lambda t: not t.delta)))
         return [self._results[t.key] for t in types]
 
     async def _read_one(self, rtype: ResourceType) -> None:
@@ -304,8 +310,10 @@ class Collector:
                 async for page in listing:
                     result.requests += 1
                     inline = take_expanded(rtype, page, expanded)
-                    ready = waiting.ready(page, inline) if waiting is not None else page
-                    yield self._store_page(rtype, ready, result, inline)
+                    if waiting is None:
+                        yield self._store_page(rtype, page, result, inline)
+                    else:
+                        yield self._store_or_hold(rtype, page, result, inline, waiting)
 
         # A page's children are read while the next pages arrive: the list's pages are a chain, and
         # waiting for each page's children would lengthen it.
@@ -315,6 +323,22 @@ class Collector:
             while waiting.held:
                 page, inline = waiting.release(EXPAND_PAGE_SIZE)
                 await self._store_page(rtype, page, result, inline)
+
+    async def _store_or_hold(
+        self, rtype: ResourceType, page: list[JSON], result: TypeResult, inline: Inline, waiting: Waiting
+    ) -> None:
+        """Store the objects of ``page`` whose lists are known; hold the others for the delta round, with
+        their other child lists read now: the objects held until the round ends are then stored without
+        another request, instead of reading their children after the round, page after page."""
+        held = waiting.unknown(page, inline)
+        others = tuple(c for c in rtype.children if c not in waiting.children)
+        if held and others:
+            early = TypeResult(rtype.key)  # counted once, when the objects are stored
+            lists, vanished = await self._children(rtype, held, early, only=others, inline=inline)
+            result.requests += early.requests
+            inline.update(lists)
+            page = [obj for obj in page if object_id(rtype, obj) not in vanished]
+        await self._store_page(rtype, waiting.ready(page, inline), result, inline)
 
     # --- delta-capable types --------------------------------------------------------------------
 
@@ -411,12 +435,13 @@ class Collector:
         """
         lists: dict[tuple[str, str], list[str]] = {}
         shared: dict[str, str] = {}
-        url: str | None = f"/{rtype.api}{rtype.path}/delta?{_query(delta_params(rtype))}"
+        first = f"/{rtype.api}{rtype.path}/delta?{_query(delta_params(rtype))}"
+        url: str | None = first
         try:
             while url is not None:
                 result.requests += 1
                 try:
-                    body = await self.client.get(url)
+                    body = await self.client.get(url, urgent=url != first)  # next pages: a chain
                 finally:
                     if started is not None:
                         started.set()
@@ -453,7 +478,7 @@ class Collector:
         url: str | None = link
         while url is not None:
             result.requests += 1
-            body = await self.client.get(url)
+            body = await self.client.get(url, urgent=url != link)
             if not isinstance(body, dict) or not isinstance(body.get("value"), list):
                 raise GraphRequestError(200, "UnexpectedResponse", "the answer is not a collection", url=url)
             for item in body["value"]:
@@ -738,7 +763,7 @@ class Collector:
                 for key, link in links.items()
                 if link.startswith(prefix)
             ]
-            pages = await self.client.batch(items, version=version) if items else []
+            pages = await self.client.batch(items, version=version, urgent=True) if items else []
             for key in links.keys() - {item.id for item in items}:  # elsewhere: refused or read alone
                 pages.append(BatchResult(key, 200, {}, await self.client.get(links[key])))
             result.requests += len(links)
@@ -761,6 +786,7 @@ class Collector:
             await self._children(rtype, page, result, inline=inline) if rtype.children else ({}, set())
         )
         page = [obj for obj in page if object_id(rtype, obj) not in vanished]
+        turn = time.perf_counter() + STORE_TURN
         for obj in page:
             oid = object_id(rtype, obj)
             record: JSON = {"id": oid, "object": raw_object(obj)}
@@ -769,6 +795,9 @@ class Collector:
             name = obj.get(rtype.name_field)
             self.sink.add(rtype.key, oid, record, name if isinstance(name, str) else None)
             self._remember_parent(rtype, oid, obj)
+            if time.perf_counter() > turn:  # let answers in meanwhile be taken (and the next pages asked)
+                await asyncio.sleep(0)
+                turn = time.perf_counter() + STORE_TURN
         result.count += len(page)
         self.progress.advanced(rtype, len(page), result.requests)
 
@@ -976,6 +1005,17 @@ class Waiting:
         if not self.round.done() or self.round.cancelled() or self.round.exception() is not None:
             return {} if self.round.done() else None
         return self.round.result()[1] or {}
+
+    def unknown(self, page: list[JSON], inline: Inline) -> list[JSON]:
+        """The objects of ``page`` that would be held now: some of their lists are neither in ``inline``
+        nor known yet."""
+        if self._known() is not None:
+            return []
+        return [
+            obj
+            for obj in page
+            if not all((object_id(self.rtype, obj), c.name) in inline for c in self.children)
+        ]
 
     def ready(self, page: list[JSON], inline: Inline) -> list[JSON]:
         """The objects of ``page`` to store now (their known lists added to ``inline``); the rest is held."""

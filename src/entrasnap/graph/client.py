@@ -109,9 +109,11 @@ class GraphClient:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         paced: str | None = None,
+        urgent: bool = False,
     ) -> Any:
-        """GET ``url`` ("/v1.0/..." or an absolute nextLink) and return the decoded JSON body."""
-        return await self.request("GET", url, params=params, headers=headers, paced=paced)
+        """GET ``url`` ("/v1.0/..." or an absolute nextLink) and return the decoded JSON body. ``urgent``:
+        it continues a chain of requests (a nextLink), so it goes before requests waiting to start."""
+        return await self.request("GET", url, params=params, headers=headers, paced=paced, urgent=urgent)
 
     async def request(
         self,
@@ -122,11 +124,14 @@ class GraphClient:
         headers: Mapping[str, str] | None = None,
         json: Any = None,
         paced: str | None = None,
+        urgent: bool = False,
     ) -> Any:
         """Any request; returns the decoded body, raises GraphRequestError when it failed for good."""
         self.stats.requests += 1
         try:
-            reply = await self._exchange(method, url, params=params, headers=headers, json=json, paced=paced)
+            reply = await self._exchange(
+                method, url, params=params, headers=headers, json=json, paced=paced, urgent=urgent
+            )
             if reply.status >= 400:
                 raise _error(reply)
         except GraphRequestError:
@@ -158,7 +163,9 @@ class GraphClient:
                 )
             next_url = body.get("@odata.nextLink")
             ahead = (
-                asyncio.ensure_future(self.get(next_url, headers=headers, paced=paced)) if next_url else None
+                asyncio.ensure_future(self.get(next_url, headers=headers, paced=paced, urgent=True))
+                if next_url
+                else None
             )
             try:
                 yield body["value"]
@@ -172,8 +179,11 @@ class GraphClient:
                 return
             current_url, body = str(next_url), await ahead
 
-    async def batch(self, items: list[BatchItem], *, version: str = "v1.0") -> list[BatchResult]:
-        """Run ``items`` as ``$batch`` requests of up to 20 (concurrently); final results in input order."""
+    async def batch(
+        self, items: list[BatchItem], *, version: str = "v1.0", urgent: bool = False
+    ) -> list[BatchResult]:
+        """Run ``items`` as ``$batch`` requests of up to 20 (concurrently); final results in input order.
+        ``urgent``: the items continue chains (nextLinks), see ``get``."""
         ids = [item.id for item in items]
         if len(set(ids)) != len(ids):
             raise ValueError("batch item ids must be unique")
@@ -181,7 +191,7 @@ class GraphClient:
         chunks = [items[i : i + BATCH_SIZE] for i in range(0, len(items), BATCH_SIZE)]
         try:
             async with asyncio.TaskGroup() as group:
-                tasks = [group.create_task(self._batch_chunk(chunk, version)) for chunk in chunks]
+                tasks = [group.create_task(self._batch_chunk(chunk, version, urgent)) for chunk in chunks]
         except* GraphRequestError as failed:
             raise failed.exceptions[0] from None
         results: dict[str, BatchResult] = {}
@@ -191,7 +201,9 @@ class GraphClient:
 
     # --- batches ----------------------------------------------------------------------------------
 
-    async def _batch_chunk(self, chunk: list[BatchItem], version: str) -> dict[str, BatchResult]:
+    async def _batch_chunk(
+        self, chunk: list[BatchItem], version: str, urgent: bool = False
+    ) -> dict[str, BatchResult]:
         url = f"/{version}/$batch"
         pending = list(chunk)
         results: dict[str, BatchResult] = {}
@@ -200,7 +212,11 @@ class GraphClient:
         while pending:
             self.stats.batch_items += len(pending)
             reply = await self._exchange(
-                "POST", url, json={"requests": [_batch_request(i) for i in pending]}, requests=len(pending)
+                "POST",
+                url,
+                json={"requests": [_batch_request(i) for i in pending]},
+                requests=len(pending),
+                urgent=urgent,
             )
             if reply.status >= 400 or not isinstance(reply.body, dict):
                 self.stats.errors += 1
@@ -262,6 +278,7 @@ class GraphClient:
         json: Any = None,
         paced: str | None = None,
         requests: int = 1,
+        urgent: bool = False,
     ) -> _Reply:
         """Send until the answer is final; returns it (2xx or a status not worth retrying). ``requests``:
         how many Graph requests it carries (a $batch's items), for pacing by resource units."""
@@ -280,7 +297,7 @@ class GraphClient:
             async with self._pacer.turn(paced) as paced_wait:
                 self.stats.wait_seconds += paced_wait
                 await self._sleep(self._resume_at - time.monotonic())
-                async with self._limit.slot() as epoch:
+                async with self._limit.slot(urgent) as epoch:
                     # Paced in the slot, so that nothing let through before the rate was known is sent
                     # after it. The token is taken right before sending: waits for a slot, pacing or
                     # Retry-After may outlast a token fetched earlier.

@@ -4,8 +4,10 @@ backoff with jitter."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -34,7 +36,9 @@ class AdaptiveLimit:
     """At most ``limit`` requests in flight; halves on throttling, grows by about one per round of successes.
 
     A decrease only counts for requests sent after the previous decrease (an *epoch*), so a burst of
-    429s from one overload halves the limit once, not once per request.
+    429s from one overload halves the limit once, not once per request. Waiting requests get a freed slot
+    in arrival order, urgent ones first (the next page of a collection: a chain of requests one after
+    another, which every request let in before it would lengthen); a freed slot wakes one waiter only.
     """
 
     def __init__(self, maximum: int) -> None:
@@ -42,35 +46,63 @@ class AdaptiveLimit:
         self.limit = float(self.maximum)
         self.in_flight = 0
         self.epoch = 0
-        self._changed = asyncio.Condition()
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._waiting: deque[asyncio.Future[None]] = deque()
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[int]:
+    async def slot(self, urgent: bool = False) -> AsyncIterator[int]:
         """Hold one slot; yields the epoch the request was sent in."""
-        async with self._changed:
-            await self._changed.wait_for(lambda: self.in_flight < int(self.limit))
+        if self.in_flight < int(self.limit) and not self._urgent and (urgent or not self._waiting):
             self.in_flight += 1
+        else:
+            turn = asyncio.get_running_loop().create_future()
+            queue = self._urgent if urgent else self._waiting
+            queue.append(turn)
+            self._admit()
+            try:
+                await turn  # the slot is ours (counted) once it is done
+            except asyncio.CancelledError:
+                if turn.done() and not turn.cancelled():
+                    self._release()  # handed over, then cancelled: pass it on
+                else:
+                    with contextlib.suppress(ValueError):  # unless a release already dropped it
+                        queue.remove(turn)
+                    self._admit()  # those queued behind it while a slot was free
+                raise
         try:
             yield self.epoch
         finally:
-            async with self._changed:
-                self.in_flight -= 1
-                self._changed.notify_all()
+            self._release()
+
+    def _release(self) -> None:
+        self.in_flight -= 1
+        self._admit()
+
+    def _admit(self) -> None:
+        """Hand free slots to the first waiters, urgent ones first."""
+        while self.in_flight < int(self.limit):
+            queue = self._urgent or self._waiting
+            if not queue:
+                return
+            turn = queue.popleft()
+            if not turn.done():
+                self.in_flight += 1
+                turn.set_result(None)
 
     def restore(self) -> None:
         """Back to the maximum (another control now keeps the service from being overloaded)."""
         self.limit = float(self.maximum)
+        self._admit()
 
     def succeeded(self) -> None:
         self.limit = min(float(self.maximum), self.limit + 1.0 / self.limit)
+        self._admit()
 
     async def throttled(self, epoch: int) -> None:
         if epoch != self.epoch:
             return
-        async with self._changed:
-            self.epoch += 1
-            self.limit = max(1.0, self.limit / 2.0)
-            self._changed.notify_all()
+        self.epoch += 1
+        self.limit = max(1.0, self.limit / 2.0)
 
 
 class Pacer:
