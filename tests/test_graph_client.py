@@ -272,6 +272,23 @@ async def test_unit_pacer_spaces_requests_by_their_expected_units_and_probes_for
     assert pacer.rate == pytest.approx(rate * 1.1)
 
 
+async def test_unit_pacer_lets_the_next_page_of_a_chain_go_at_once_at_the_others_expense() -> None:
+    clock = _Clock()
+    pacer = UnitPacer(clock=clock, sleep=clock.sleep, probe=60.0)
+    pacer.throttled(97.0)
+    for n in range(300):
+        pacer.spent(1, 97.0 + n / 100)
+    pacer.throttled(100.0)
+    rate = 100 * UnitPacer.SHARE
+    for _ in range(3):
+        await pacer.take(19)
+    waited = list(clock.slept)
+    assert await pacer.take(1, urgent=True) == 0.0  # a next page does not wait its turn...
+    assert clock.slept == waited
+    await pacer.take(19)  # ...but its unit is taken from the next request's turn
+    assert clock.slept[-1] == pytest.approx(3 * 19 / rate + 1 / rate - UnitPacer.BURST)
+
+
 async def test_requests_paced_by_resource_units_meet_few_429s(fakegraph_factory: Factory) -> None:
     """A bucket of 100 units refilled every second: the first 600 requests teach the client its rate (with a
     storm of 429s while they do); the next 600 keep to it."""

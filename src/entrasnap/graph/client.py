@@ -301,7 +301,7 @@ class GraphClient:
                     # Paced in the slot, so that nothing let through before the rate was known is sent
                     # after it. The token is taken right before sending: waits for a slot, pacing or
                     # Retry-After may outlast a token fetched earlier.
-                    self.stats.wait_seconds += await self._units.take(requests)
+                    self.stats.wait_seconds += await self._units.take(requests, urgent)
                     token = await self.tokens.token(refresh=refresh)
                     refresh = False
                     send_headers["Authorization"] = f"Bearer {token}"

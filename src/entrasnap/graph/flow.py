@@ -184,8 +184,9 @@ class UnitPacer:
             self.rate = max(self._spent / (sent - self._empty_at), 1.0) * self.SHARE
             self._empty_at, self._spent = sent, 0.0
 
-    async def take(self, requests: int = 1) -> float:
-        """Wait until ``requests`` requests' expected units may be spent; returns the seconds waited."""
+    async def take(self, requests: int = 1, urgent: bool = False) -> float:
+        """Wait until ``requests`` requests' expected units may be spent; returns the seconds waited.
+        ``urgent`` requests (the next page of a chain) go at once, their units taken from the others' turns."""
         if self.rate is None:
             return 0.0
         now = self._clock()
@@ -195,7 +196,7 @@ class UnitPacer:
         start = max(self._next, now - self.BURST)
         self._next = start + requests * self.per_request / self.rate
         wait = start - now
-        if wait > 0:
+        if wait > 0 and not urgent:
             await self._sleep(wait)
             return wait
         return 0.0
