@@ -769,7 +769,7 @@ class Collector:
             ]
             pages = await self.client.batch(items, version=version, urgent=True) if items else []
             for key in links.keys() - {item.id for item in items}:  # elsewhere: refused or read alone
-                pages.append(BatchResult(key, 200, {}, await self.client.get(links[key])))
+                pages.append(BatchResult(key, 200, {}, await self.client.get(links[key], urgent=True)))
             result.requests += len(links)
             for answer in pages:
                 body = answer.body
