@@ -52,23 +52,20 @@ class AdaptiveLimit:
     @asynccontextmanager
     async def slot(self, urgent: bool = False) -> AsyncIterator[int]:
         """Hold one slot; yields the epoch the request was sent in."""
-        if self.in_flight < int(self.limit) and not self._urgent and (urgent or not self._waiting):
-            self.in_flight += 1
-        else:
-            turn = asyncio.get_running_loop().create_future()
-            queue = self._urgent if urgent else self._waiting
-            queue.append(turn)
-            self._admit()
-            try:
-                await turn  # the slot is ours (counted) once it is done
-            except asyncio.CancelledError:
-                if turn.done() and not turn.cancelled():
-                    self._release()  # handed over, then cancelled: pass it on
-                else:
-                    with contextlib.suppress(ValueError):  # unless a release already dropped it
-                        queue.remove(turn)
-                    self._admit()  # those queued behind it while a slot was free
-                raise
+        turn = asyncio.get_running_loop().create_future()
+        queue = self._urgent if urgent else self._waiting
+        queue.append(turn)
+        self._admit()  # at once if a slot is free and nobody is ahead: awaiting a done future does not wait
+        try:
+            await turn  # the slot is ours (counted) once it is done
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self._release()  # handed over, then cancelled: pass it on
+            else:
+                with contextlib.suppress(ValueError):  # unless a release already dropped it
+                    queue.remove(turn)
+                self._admit()  # those queued behind it while a slot was free
+            raise
         try:
             yield self.epoch
         finally:
