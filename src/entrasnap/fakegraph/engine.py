@@ -6,9 +6,7 @@ licences, throttling and errors behave identically inside and outside batches.
 
 from __future__ import annotations
 
-import bisect
 import copy
-import itertools
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +18,7 @@ from entrasnap.fakegraph.odata import (
     ExpandItem,
     GraphError,
     bad_request,
+    copy_json,
     decode_token,
     encode_token,
     filtered_equalities,
@@ -237,8 +236,7 @@ class Engine:
             ids = min((entity_set.index(p).get(v.lower(), []) for p, v in where.items()), key=len)
         else:
             return entity_set.after(after)
-        start = 0 if after is None else bisect.bisect_right(ids, after)
-        objects = (entity_set.objects[i] for i in itertools.islice(ids, start, None))
+        objects = entity_set.after(after, ids)
         rest = resource.match[1:]
         if not rest:
             return objects
@@ -308,7 +306,7 @@ class Engine:
             for prop, template in resource.inline.items():
                 key = fill(template, {"id": str(obj.get(resource.id_field, ""))})
                 nested = self.store.sets.get(key)
-                out[prop] = [copy.deepcopy(o) for o in nested.after()] if nested else []
+                out[prop] = [copy_json(o) for o in nested.after()] if nested else []
             if resource.extra.get("strip"):
                 strip_paths(out, resource.extra["strip"])
             if request.version == "beta":
@@ -338,11 +336,7 @@ class Engine:
             ]
         if expansion.kind == "view":
             entity_set = self.store.sets.get(expansion.key)
-            ids = (
-                sorted(entity_set.index(expansion.prop).get(str(obj.get("id")).lower(), []))
-                if entity_set
-                else []
-            )
+            ids = entity_set.index(expansion.prop).get(str(obj.get("id")).lower(), []) if entity_set else []
             shown = self.set_resources.get(expansion.key) or self.view_resources.get(expansion.key)
             return [
                 self.render(request, entity_set.objects[i], shown, item.select, [])

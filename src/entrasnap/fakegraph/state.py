@@ -61,7 +61,7 @@ class EntitySet:
         return obj
 
     def index(self, prop: str) -> dict[Any, list[str]]:
-        """Ids by the value of ``prop``, rebuilt only after the set changed."""
+        """Ids by the value of ``prop`` (each list in id order), rebuilt only after the set changed."""
         cached = self._indexes.get(prop)
         if cached is not None and cached[0] == self.version:
             return cached[1]
@@ -87,10 +87,12 @@ class EntitySet:
             self.version += 1
         return obj
 
-    def after(self, last_id: str | None = None) -> Iterator[JSON]:
-        """Objects in id order, starting after ``last_id``."""
-        start = 0 if last_id is None else bisect.bisect_right(self._ids, last_id)
-        for object_id in itertools.islice(self._ids, start, None):
+    def after(self, last_id: str | None = None, ids: list[str] | None = None) -> Iterator[JSON]:
+        """Objects in id order, starting after ``last_id``: all of them, or those of ``ids`` (in id order,
+        as ``index`` lists them)."""
+        ids = self._ids if ids is None else ids
+        start = 0 if last_id is None else bisect.bisect_right(ids, last_id)
+        for object_id in itertools.islice(ids, start, None):
             yield self.objects[object_id]
 
     def ids(self) -> list[str]:
