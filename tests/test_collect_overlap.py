@@ -15,7 +15,7 @@ import httpx
 from entrasnap import catalog
 from entrasnap.catalog.model import ResourceType
 from entrasnap.collect import Options
-from entrasnap.collect.engine import EXPANDED_LIMIT, ParentFeed
+from entrasnap.collect.engine import EXPANDED_LIMIT, NoProgress, ParentFeed
 from entrasnap.fakegraph.service import RunningFakeGraph
 from entrasnap.graph import GraphClient, StaticToken
 from entrasnap.graph.client import BATCH_SIZE
@@ -27,7 +27,8 @@ GIVE_UP = 20.0  # seconds a held request waits for the one that should overlap i
 
 class Holding(httpx.AsyncBaseTransport):
     """Holds the requests ``held`` picks until one that ``awaited`` picks has been sent; notes the ids of
-    the first page of the group list (``first``)."""
+    the first page of the group list (``first``) and the groups whose member list the list cut at Graph's
+    expand cap (``capped``: their lists come from the delta round, so they wait for it)."""
 
     def __init__(
         self, held: Callable[[httpx.Request], bool], awaited: Callable[[httpx.Request], bool]
@@ -36,6 +37,7 @@ class Holding(httpx.AsyncBaseTransport):
         self.held, self.awaited = held, awaited
         self.arrived = asyncio.Event()
         self.first: set[str] = set()
+        self.capped: set[str] = set()
         self.holds = 0
         self.gave_up = 0
 
@@ -53,13 +55,12 @@ class Holding(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         await self.hold(request)
         response = await self.inner.handle_async_request(request)
-        if (
-            request.method == "GET"
-            and request.url.path.endswith("/groups")
-            and "skiptoken" not in str(request.url)
-        ):
+        if _groups_list_page(request):
             body = await response.aread()
-            self.first = {str(g["id"]) for g in json.loads(body)["value"]}
+            groups = json.loads(body)["value"]
+            if "skiptoken" not in str(request.url):
+                self.first = {str(g["id"]) for g in groups}
+            self.capped.update(str(g["id"]) for g in groups if len(g.get("members", [])) >= EXPANDED_LIMIT)
             return httpx.Response(response.status_code, headers=response.headers, content=body)
         return response
 
@@ -165,27 +166,6 @@ def test_scoped_types_start_on_the_objects_of_the_initial_delta_round(
     assert transport.holds > 0 and transport.gave_up == 0
 
 
-class NotingCapped(Holding):
-    """Also notes the groups whose member list the group list cut at Graph's expand cap (``capped``): their
-    lists come from the delta round, so they wait for it."""
-
-    def __init__(
-        self, held: Callable[[httpx.Request], bool], awaited: Callable[[httpx.Request], bool]
-    ) -> None:
-        super().__init__(held, awaited)
-        self.capped: set[str] = set()
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await super().handle_async_request(request)
-        if request.method == "GET" and request.url.path.endswith("/groups"):
-            body = await response.aread()
-            for group in json.loads(body)["value"]:
-                if len(group.get("members", [])) >= EXPANDED_LIMIT:
-                    self.capped.add(str(group["id"]))
-            return httpx.Response(response.status_code, headers=response.headers, content=body)
-        return response
-
-
 def _later_delta_page(request: httpx.Request) -> bool:
     return request.url.path.endswith("/groups/delta") and "token" in str(request.url)
 
@@ -197,9 +177,7 @@ def test_groups_waiting_for_the_delta_round_have_their_other_lists_read_meanwhil
     round (its member list cut on the group list) are asked for: a collector reading them only once the
     round has ended would never ask."""
     httpx.post(f"{fakegraph.url}/_fakegraph/delta", json={"memberSlice": 5}).raise_for_status()
-    transport = NotingCapped(
-        _later_delta_page, lambda r: _batch_about(r, "/settings", transport.capped, True)
-    )
+    transport = Holding(_later_delta_page, lambda r: _batch_about(r, "/settings", transport.capped, True))
     record = _snapshot(fakegraph, tmp_path / "s", ["groups"], transport)
 
     assert transport.capped, "fakegraph S has groups of at least 20 members"
@@ -260,18 +238,12 @@ async def test_a_parent_feed_hands_out_full_batches_until_it_is_closed() -> None
     assert [x async for x in lists] == []
 
 
-class _Started:
+class _Started(NoProgress):
     def __init__(self) -> None:
         self.order: list[str] = []
 
     def started(self, rtype: ResourceType) -> None:
         self.order.append(rtype.key)
-
-    def advanced(self, rtype: ResourceType, objects: int, requests: int) -> None:
-        pass
-
-    def finished(self, result: object) -> None:
-        pass
 
 
 async def test_change_tracked_types_start_first(fakegraph: RunningFakeGraph, tmp_path: Path) -> None:
