@@ -143,10 +143,12 @@ class SnapshotWriter:
             _entry(object_id, hash_hex, name, self.repo.locate_current(hash_hex))
             for object_id, hash_hex, name in pending.drain()
         )
-        info: dict[str, Any] = {"status": status, "count": len(pending), "requests": requests}
-        if info["count"]:
-            versions = self._versions
-            chunks = [
+        info: dict[str, Any] = {"status": status, "count": 0, "requests": requests}
+        versions = self._versions
+        chunks = []
+        for c in cut(entries):  # counted as they pass (counting the pending entries first decodes them all)
+            info["count"] += len(c)
+            chunks.append(
                 self.repo.put_located(
                     {"entries": c},
                     self._stats,
@@ -155,8 +157,8 @@ class SnapshotWriter:
                     share=CHUNK_SHARE,
                     line=LINE,
                 )
-                for c in cut(entries)
-            ]
+            )
+        if chunks:
             manifest = {"chunks": [[h, location_json(at)] for h, at in chunks]}
             manifest_hash, at = self.repo.put_located(
                 manifest,
