@@ -238,15 +238,16 @@ class Repository:
         base (no previous version, it cannot be read, or the line is full: start a new one)."""
         if previous is None or not HASH_RE.match(previous):
             return None
-        chain: list[tuple[str, int, Location]] = []  # (hash, version, where) back to the full object
+        # (hash, version, where, its own base, its unsealed body) back to the full object
+        chain: list[tuple[str, int, Location, delta.Base | None, bytes]] = []
         hash_hex: str | None = previous
         try:
             while hash_hex is not None and len(chain) <= delta.MAX_CHAIN:
                 at = self.locate_current(hash_hex)
                 if at is None:
                     return None
-                base, _ = delta.unseal(self.codec, self._stored(hash_hex, at))
-                chain.append((hash_hex, base.version if base is not None else 0, at))
+                base, body = delta.unseal(self.codec, self._stored(hash_hex, at))
+                chain.append((hash_hex, base.version if base is not None else 0, at, base, body))
                 hash_hex = base.id if base is not None else None
         except (StoreError, DamagedError):
             return None
@@ -256,15 +257,19 @@ class Repository:
         if version >= line > 0:
             return None
         target = version & (version - 1)
-        found = [(h, where) for h, v, where in chain if v == target]  # version 0: the full object, last
+        found = [link for link in chain if link[1] == target]  # version 0: the full object, last
         if not found:
             return None
-        chosen, at = found[-1]
-        try:
-            data = self.base_bytes(delta.Base(chosen, at), previous)
+        chosen, _, at, its_base, body = found[-1]
+        try:  # its stored bytes were just read: not read again unless cached
+            data = (
+                self.base_bytes(delta.Base(chosen, at), previous)
+                if chosen in self._bases
+                else self._through(chosen, its_base, body)
+            )
         except StoreError:
             return None
-        return delta.Base(chosen, at, version), data
+        return None if data is None else (delta.Base(chosen, at, version), data)
 
     def base_bytes(self, base: delta.Base, user: str, depth: int = 0) -> bytes:
         """The canonical bytes of a delta's base (a full object, or in a version-4 repository another
